@@ -1,0 +1,117 @@
+//! Server functions: page data and mutations for the UI. Each one
+//! authenticates from the request the middleware already resolved and calls
+//! the server through [`crate::backend::Backend`]. They live under `/rpc`
+//! because `/api` is the REST API's.
+
+use crate::error::AppError;
+use crate::model::{ApiTokenView, Me, NewApiToken, Role, UserView};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Helpers only the server half of a server function uses.
+    use crate::backend::SharedBackend;
+    use crate::error::{AppError, AppResult};
+    use crate::model::Me;
+    use leptos::prelude::use_context;
+
+    /// The caller the auth middleware put on the request, if signed in.
+    pub fn current_caller() -> Option<Me> {
+        use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Me>().cloned())
+    }
+
+    /// The signed-in caller, or a 401.
+    pub fn caller() -> AppResult<Me> {
+        current_caller().ok_or_else(|| AppError::unauthenticated("your session has ended; sign in again"))
+    }
+
+    /// The server's implementation of the backend seam.
+    pub fn backend() -> AppResult<SharedBackend> {
+        use_context::<SharedBackend>().ok_or_else(|| AppError::internal("the backend was not provided as context"))
+    }
+
+    /// Sets a response header on the server function's answer.
+    pub fn set_response_header(name: http::HeaderName, value: http::HeaderValue) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(name, value);
+        }
+    }
+
+    /// Answers with the error's own HTTP status (not the default 500), so
+    /// scripts and logs see a 401 as a 401.
+    pub fn answer<T>(result: AppResult<T>) -> AppResult<T> {
+        if let (Err(error), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+            if let Ok(status) = http::StatusCode::from_u16(error.status()) {
+                response.set_status(status);
+            }
+        }
+        result
+    }
+
+    /// Where to go after signing in: a same-site path only (no open redirects).
+    pub fn safe_next(next: Option<&str>) -> String {
+        match next {
+            Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+            _ => "/tickets".to_owned(),
+        }
+    }
+}
+
+/// The signed-in caller, or `None`.
+#[server(prefix = "/rpc", endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    Ok(ssr::current_caller())
+}
+
+/// Checks the password, sets the session cookie and goes to `next`.
+#[server(prefix = "/rpc", endpoint = "sign-in")]
+pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    ssr::answer(async {
+        let cookie = ssr::backend()?.sign_in(&email, &password).await?;
+        ssr::set_response_header(http::header::SET_COOKIE, cookie);
+        leptos_axum::redirect(&ssr::safe_next(next.as_deref()));
+        Ok(())
+    }.await)
+}
+
+/// Ends the session and goes to the sign-in page.
+#[server(prefix = "/rpc", endpoint = "sign-out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    ssr::answer(async {
+        let headers: http::HeaderMap = leptos_axum::extract().await?;
+        let cookie = ssr::backend()?.sign_out(&headers).await?;
+        ssr::set_response_header(http::header::SET_COOKIE, cookie);
+        leptos_axum::redirect("/login");
+        Ok(())
+    }.await)
+}
+
+/// The people in the caller's org.
+#[server(prefix = "/rpc", endpoint = "users")]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    ssr::answer(async { ssr::backend()?.list_users(&ssr::caller()?).await }.await)
+}
+
+/// Adds a person who signs in with a password (admins).
+#[server(prefix = "/rpc", endpoint = "users/create")]
+pub async fn create_user(email: String, name: String, role: Role, password: String) -> Result<UserView, AppError> {
+    ssr::answer(async { ssr::backend()?.create_user(&ssr::caller()?, &email, &name, role, &password).await }.await)
+}
+
+/// API tokens the caller may see.
+#[server(prefix = "/rpc", endpoint = "tokens")]
+pub async fn list_tokens() -> Result<Vec<ApiTokenView>, AppError> {
+    ssr::answer(async { ssr::backend()?.list_tokens(&ssr::caller()?).await }.await)
+}
+
+/// A new API token for the caller; its secret is in this answer only.
+#[server(prefix = "/rpc", endpoint = "tokens/create")]
+pub async fn create_token(name: String) -> Result<NewApiToken, AppError> {
+    ssr::answer(async { ssr::backend()?.create_token(&ssr::caller()?, &name).await }.await)
+}
+
+/// Revokes an API token.
+#[server(prefix = "/rpc", endpoint = "tokens/revoke")]
+pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
+    ssr::answer(async { ssr::backend()?.revoke_token(&ssr::caller()?, &token_id).await }.await)
+}

@@ -1,0 +1,58 @@
+//! opsdesk's web app: the Leptos UI (rendered on the server, hydrated in the
+//! browser), its server functions, and the models both sides share.
+//!
+//! Features: `ssr` for the server build, `hydrate` for the browser build.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod error;
+pub mod model;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: routes and the page chrome.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/opsdesk.css"/>
+        <Title formatter=|title: String| if title.is_empty() { "opsdesk".to_owned() } else { format!("{title} · opsdesk") }/>
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=pages::LoginPage/>
+                <ParentRoute path=path!("") view=pages::AppLayout>
+                    <Route path=path!("") view=|| view! { <Redirect path="/tickets"/> }/>
+                    <Route path=path!("tickets") view=pages::TicketsPage/>
+                    <Route path=path!("tickets/new") view=pages::NewTicketPage/>
+                    <Route path=path!("projects") view=pages::ProjectsPage/>
+                    <Route path=path!("admin") view=pages::AdminPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

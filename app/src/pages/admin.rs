@@ -1,0 +1,151 @@
+//! `/admin`: the org's people and API tokens. Everyone sees the people and
+//! their own tokens; admins add people and see every token.
+
+use super::layout::caller_can;
+use super::{action_error, format_time, ErrorNote};
+use crate::api::{list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
+use crate::model::{Permission, Role};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The admin page.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <Title text="Admin"/>
+        <div class="page-head">
+            <h1>"Admin"</h1>
+        </div>
+        <People/>
+        <Tokens/>
+    }
+}
+
+/// The people of the org, and (for admins) a form to add one.
+#[component]
+fn People() -> impl IntoView {
+    let is_admin = caller_can(Permission::Administer);
+    let create = ServerAction::<CreateUser>::new();
+    let users = Resource::new(move || create.version().get(), |_| list_users());
+
+    view! {
+        <section class="panel" id="people">
+            <h2>"People"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading people…"</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(users) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"Added"</th></tr></thead>
+                                <tbody>
+                                    {users.into_iter().map(|user| view! {
+                                        <tr>
+                                            <td>{user.email}</td>
+                                            <td>{user.name}</td>
+                                            <td><span class=format!("role role-{}", user.role)>{user.role.as_str()}</span></td>
+                                            <td class="muted">{format_time(&user.created_at)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Show when=is_admin>
+                <h3>"Add a person"</h3>
+                <ActionForm action=create attr:class="form form-row">
+                    <label>"Email"<input type="email" name="email" required/></label>
+                    <label>"Name"<input type="text" name="name" placeholder="optional"/></label>
+                    <label>
+                        "Role"
+                        <select name="role">
+                            {Role::ALL.into_iter().map(|role| view! {
+                                <option value=role.as_str() selected=role == Role::Member>{role.as_str()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Password"<input type="password" name="password" autocomplete="new-password" minlength="10" required/></label>
+                    <button type="submit" class="button button-primary">"Add"</button>
+                </ActionForm>
+                {action_error(create.value())}
+                <p class="hint">
+                    "Viewers read and watch; members raise tickets and talk to agents; operators decide on commands, "
+                    "type in terminals and change status; admins also manage people, tokens, agents and instances."
+                </p>
+            </Show>
+        </section>
+    }
+}
+
+/// API tokens: create one (its secret is shown once), list, revoke.
+#[component]
+fn Tokens() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+
+    view! {
+        <section class="panel" id="tokens">
+            <h2>"API tokens"</h2>
+            <p class="muted">
+                "Tokens act as the person who created them, for scripts and the CLI: "
+                <code>"Authorization: Bearer <token>"</code>"."
+            </p>
+            <ActionForm action=create attr:class="form form-row">
+                <label>"Name"<input type="text" name="name" placeholder="e.g. deploy pipeline" maxlength="100"/></label>
+                <button type="submit" class="button button-primary">"Create token"</button>
+            </ActionForm>
+            {action_error(create.value())}
+            {move || create.value().get().and_then(Result::ok).map(|new| view! {
+                <div class="notice notice-secret" role="status">
+                    <p>"Copy this token now; it is not shown again."</p>
+                    <code class="secret" data-testid="new-token">{new.secret}</code>
+                </div>
+            })}
+            {action_error(revoke.value())}
+            <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(tokens) if tokens.is_empty() => view! {
+                            <p class="empty-inline">"No tokens yet. Create one above to call the API."</p>
+                        }.into_any(),
+                        Ok(tokens) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Name"</th><th>"Owner"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+                                <tbody>
+                                    {tokens.into_iter().map(|token| {
+                                        let revoked = token.revoked_at.is_some();
+                                        let id = token.id.clone();
+                                        view! {
+                                            <tr class:revoked=revoked>
+                                                <td>{token.name}</td>
+                                                <td>{token.user_email}</td>
+                                                <td class="muted">{format_time(&token.created_at)}</td>
+                                                <td class="muted">{token.last_used_at.as_ref().map(format_time).unwrap_or_else(|| "never".into())}</td>
+                                                <td>
+                                                    {if revoked {
+                                                        view! { <span class="badge">"revoked"</span> }.into_any()
+                                                    } else {
+                                                        view! {
+                                                            <ActionForm action=revoke attr:class="inline">
+                                                                <input type="hidden" name="token_id" value=id/>
+                                                                <button type="submit" class="button button-danger">"Revoke"</button>
+                                                            </ActionForm>
+                                                        }.into_any()
+                                                    }}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite: unit and integration tests (cargo),
+# then the browser tests (Playwright in Debian's Chromium) against the real
+# server. Debug builds throughout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+echo "==> building the site and the server (debug)"
+cargo leptos build
+
+echo "==> unit and integration tests"
+# One invocation for both crates, so `app` is built once with the `ssr` feature.
+cargo test -p opsdesk-server -p opsdesk-app
+
+echo "==> browser tests"
+end2end/run.sh

@@ -1,0 +1,74 @@
+//! A JSON extractor whose every rejection speaks the API's error format:
+//! wrong content type (415), oversized body (413), malformed JSON (400),
+//! JSON of the wrong shape (422, naming the field).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use opsdesk_app::error::{AppError, ErrorCode};
+use serde::de::DeserializeOwned;
+
+/// `axum::Json`, with rejections in the API's error format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(request, state).await.map(|json| ApiJson(json.0)).map_err(json_rejection)
+    }
+}
+
+/// Maps axum's JSON rejections onto the error format.
+pub fn json_rejection(rejection: JsonRejection) -> AppError {
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            AppError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with `Content-Type: application/json`")
+        }
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {}", strip_prefix(&detail)))
+        }
+        JsonRejection::JsonDataError(_) => {
+            let message = strip_prefix(&detail);
+            match field_of(message) {
+                Some(field) => AppError::invalid_field(&field, message.to_owned()),
+                None => AppError::new(ErrorCode::ValidationFailed, message.to_owned()),
+            }
+        }
+        JsonRejection::BytesRejection(_) if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::new(ErrorCode::PayloadTooLarge, "the body is larger than this endpoint accepts")
+        }
+        _ => AppError::bad_request(format!("the body could not be read: {detail}")),
+    }
+}
+
+/// axum prefixes serde's message with its own sentence; keep serde's part.
+fn strip_prefix(detail: &str) -> &str {
+    detail.split_once("type: ").or_else(|| detail.split_once("JSON: ")).map_or(detail, |(_, rest)| rest)
+}
+
+/// The field a serde message is about: "missing field `x`", "unknown field
+/// `x`", or a `path.to.field: ...` prefix from serde_path_to_error.
+fn field_of(message: &str) -> Option<String> {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split_once(marker).map(|(_, rest)| rest) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    let (path, _) = message.split_once(": ")?;
+    let looks_like_path = !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "_.[]".contains(c));
+    looks_like_path.then(|| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn finds_the_field_in_serde_messages() {
+        assert_eq!(field_of("missing field `email` at line 1 column 2").as_deref(), Some("email"));
+        assert_eq!(field_of("role: unknown variant `root`, expected one of").as_deref(), Some("role"));
+        assert_eq!(field_of("invalid type: integer `1`, expected a string"), None);
+    }
+}

@@ -1,0 +1,37 @@
+//! The REST API under `/api`: token or session authenticated, JSON in and
+//! out, every failure in the one error format. Unknown routes and methods
+//! answer in that format too.
+
+mod json;
+mod me;
+
+pub use json::ApiJson;
+
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get};
+use axum::Router;
+use opsdesk_app::error::{AppError, ErrorCode};
+
+/// The largest JSON body any endpoint accepts; uploads have their own limit.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// The `/api` router (to be nested at `/api`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me", get(me::me))
+        .route("/v1/users", get(me::list_users).post(me::create_user))
+        .route("/v1/tokens", get(me::list_tokens).post(me::create_token))
+        .route("/v1/tokens/{token_id}", delete(me::revoke_token))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+}
+
+async fn unknown_route(uri: http::Uri) -> AppError {
+    AppError::new(ErrorCode::NotFound, format!("no API route {}", uri.path()))
+}
+
+async fn method_not_allowed(method: http::Method, uri: http::Uri) -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}", uri.path()))
+}

@@ -1,0 +1,176 @@
+//! The `opsdesk` command line: the server, migrations and admin tools in one
+//! binary. `main.rs` parses [`Cli`] and calls [`run`].
+
+use crate::accounts::{self, UserInput};
+use crate::{build_state, default_database_url, demo, serve, shutdown_signal, store, Options};
+use clap::{Args, Parser, Subcommand};
+use opsdesk_app::model::Role;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// opsdesk: a self-hosted helpdesk where every ticket is a live workspace.
+#[derive(Debug, Parser)]
+#[command(name = "opsdesk", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(StorageArgs),
+    /// Manage orgs, people and API tokens directly in the database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where data lives; shared by every subcommand that opens the store.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database, attachments, canvas directories and recordings.
+    #[arg(long, env = "OPSDESK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL; defaults to `sqlite:<data-dir>/opsdesk.db`.
+    #[arg(long, env = "OPSDESK_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+
+    /// Opens and migrates the store, creating the data directory if needed.
+    async fn open(&self) -> anyhow::Result<store::SharedStore> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        store::connect(&self.database_url()).await
+    }
+}
+
+/// Options of `opsdesk serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default: the local instance's shell
+    /// runs as this server's user, so exposing it is a deliberate choice.
+    #[arg(long, env = "OPSDESK_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Where cargo-leptos put the site (the `/pkg` bundle and static files).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Mark cookies `Secure`; set when browsers reach opsdesk over HTTPS.
+    #[arg(long, env = "OPSDESK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// The origin browsers use when a proxy rewrites Host, e.g. `https://desk.example.com`.
+    #[arg(long, env = "OPSDESK_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+}
+
+/// `opsdesk admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an API token (creating the org and user if missing); prints only the token.
+    CreateToken {
+        #[command(flatten)]
+        person: PersonArgs,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "created with opsdesk admin")]
+        name: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Create a person who signs in through the browser, or reset their role and password.
+    CreateUser {
+        #[command(flatten)]
+        person: PersonArgs,
+        /// At least 10 characters.
+        #[arg(long, env = "OPSDESK_PASSWORD")]
+        password: String,
+        /// Display name; the part of the email before `@` when omitted.
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+/// Which person, in which org, with which role.
+#[derive(Debug, Clone, Args)]
+pub struct PersonArgs {
+    /// The org's slug (lowercase letters, digits, dashes); created if missing.
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub email: String,
+    /// viewer, member, operator or admin.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.parse()
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Cli::parse_from(["opsdesk", "serve"]).command.expect("serve parses"),
+    };
+    match command {
+        Command::Serve(args) => run_server(args).await?,
+        Command::Migrate(storage) => {
+            storage.open().await?;
+            eprintln!("migrations applied to {}", storage.database_url());
+        }
+        Command::Admin(AdminCommand::CreateToken { person, name, storage }) => {
+            let store = storage.open().await?;
+            let input = UserInput { email: &person.email, name: "", role: person.role, password: None };
+            let me = accounts::ensure_user(store.as_ref(), &person.org, input).await?;
+            let token = accounts::create_token(store.as_ref(), &me, &name).await?;
+            println!("{}", token.secret);
+        }
+        Command::Admin(AdminCommand::CreateUser { person, password, display_name, storage }) => {
+            let store = storage.open().await?;
+            let input = UserInput { email: &person.email, name: &display_name, role: person.role, password: Some(&password) };
+            let me = accounts::ensure_user(store.as_ref(), &person.org, input).await?;
+            eprintln!("{} is {} in org {}", me.user.email, me.role, me.org.slug);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_server(args: ServeArgs) -> anyhow::Result<()> {
+    let options = Options {
+        addr: args.addr,
+        data_dir: args.storage.data_dir,
+        database_url: args.storage.database_url,
+        site_root: args.site_root,
+        secure_cookies: args.secure_cookies,
+        public_origin: args.public_origin,
+    };
+    let state = build_state(&options).await?;
+    if let Some(credentials) = demo::seed_if_empty(state.store.as_ref()).await? {
+        println!(
+            "\n  opsdesk is ready with a demo org ({org}).\n  Sign in at http://{addr}/login as\n    email:    {email}\n    password: {password}\n  (shown only this once; reset it with `opsdesk admin create-user --org {org} --email {email} --role admin --password ...`)\n",
+            org = demo::DEMO_ORG,
+            addr = options.addr,
+            email = credentials.email,
+            password = credentials.password,
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, data_dir = %options.data_dir.display(), "opsdesk listening");
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

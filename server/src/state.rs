@@ -1,0 +1,36 @@
+//! The one piece of shared state, passed to axum handlers as state and to
+//! Leptos as context. Nothing here is process-global, so several servers can
+//! live in one process (as the tests do).
+
+use crate::store::SharedStore;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Settings fixed at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the database (by default), attachments, canvas directories and
+    /// recordings live.
+    pub data_dir: PathBuf,
+    /// Mark cookies `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+    /// The origin browsers see when a proxy rewrites the Host header,
+    /// e.g. `https://desk.example.com`.
+    pub public_origin: Option<String>,
+}
+
+/// Everything a request handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
