@@ -96,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api", api::router())
         .merge(pages)
-        .fallback(leptos_axum::file_and_error_handler_with_context(provide_backend, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -21,7 +21,7 @@ pub fn ErrorNote(error: AppError) -> impl IntoView {
 
 /// Shows an action's failure, if its last run failed.
 pub fn action_error<T: Clone + Send + Sync + 'static>(
-    value: RwSignal<Option<Result<T, AppError>>>,
+    value: MappedSignal<Option<Result<T, AppError>>>,
 ) -> impl IntoView {
     move || value.get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })
 }
