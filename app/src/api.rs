@@ -66,24 +66,30 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 /// Checks the password, sets the session cookie and goes to `next`.
 #[server(prefix = "/rpc", endpoint = "sign-in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    ssr::answer(async {
-        let cookie = ssr::backend()?.sign_in(&email, &password).await?;
-        ssr::set_response_header(http::header::SET_COOKIE, cookie);
-        leptos_axum::redirect(&ssr::safe_next(next.as_deref()));
-        Ok(())
-    }.await)
+    ssr::answer(
+        async {
+            let cookie = ssr::backend()?.sign_in(&email, &password).await?;
+            ssr::set_response_header(http::header::SET_COOKIE, cookie);
+            leptos_axum::redirect(&ssr::safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// Ends the session and goes to the sign-in page.
 #[server(prefix = "/rpc", endpoint = "sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    ssr::answer(async {
-        let headers: http::HeaderMap = leptos_axum::extract().await?;
-        let cookie = ssr::backend()?.sign_out(&headers).await?;
-        ssr::set_response_header(http::header::SET_COOKIE, cookie);
-        leptos_axum::redirect("/login");
-        Ok(())
-    }.await)
+    ssr::answer(
+        async {
+            let headers: http::HeaderMap = leptos_axum::extract().await?;
+            let cookie = ssr::backend()?.sign_out(&headers).await?;
+            ssr::set_response_header(http::header::SET_COOKIE, cookie);
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// The people in the caller's org.

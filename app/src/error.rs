@@ -98,7 +98,8 @@ impl AppError {
         if fields.is_empty() {
             return None;
         }
-        let summary = fields.iter().map(|(field, message)| format!("{field}: {message}")).collect::<Vec<_>>().join("; ");
+        let summary =
+            fields.iter().map(|(field, message)| format!("{field}: {message}")).collect::<Vec<_>>().join("; ");
         Some(AppError { code: ErrorCode::ValidationFailed, message: summary, fields, details: None })
     }
 
@@ -133,9 +134,7 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             E::Request(message) | E::Response(message) => {
                 AppError::new(ErrorCode::Internal, format!("could not reach the server: {message}"))
             }
-            E::Args(message) | E::Deserialization(message) | E::MissingArg(message) => {
-                AppError::bad_request(message)
-            }
+            E::Args(message) | E::Deserialization(message) | E::MissingArg(message) => AppError::bad_request(message),
             E::Registration(message) | E::UnsupportedRequestMethod(message) => AppError::not_found(&message),
             other => AppError::internal(other),
         }

@@ -7,7 +7,9 @@ use crate::state::AppState;
 use crate::store::{NewToken, NewUser, Store};
 use chrono::Utc;
 use opsdesk_app::error::{AppError, AppResult};
-use opsdesk_app::model::{validate_email, validate_password, ApiTokenView, Me, NewApiToken, Permission, Role, UserView};
+use opsdesk_app::model::{
+    validate_email, validate_password, ApiTokenView, Me, NewApiToken, Permission, Role, UserView,
+};
 use std::collections::BTreeMap;
 
 /// The longest display name or token name accepted.

@@ -139,7 +139,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin(AdminCommand::CreateUser { person, password, display_name, storage }) => {
             let store = storage.open().await?;
-            let input = UserInput { email: &person.email, name: &display_name, role: person.role, password: Some(&password) };
+            let input =
+                UserInput { email: &person.email, name: &display_name, role: person.role, password: Some(&password) };
             let me = accounts::ensure_user(store.as_ref(), &person.org, input).await?;
             eprintln!("{} is {} in org {}", me.user.email, me.role, me.org.slug);
         }

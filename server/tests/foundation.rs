@@ -111,9 +111,16 @@ async fn cross_origin_browser_writes_are_refused() {
     let body = json!({ "name": "from a browser" });
     let no_origin = http.post(server.url("/api/v1/tokens")).json(&body).send().await.unwrap();
     expect_error(no_origin, StatusCode::FORBIDDEN, "forbidden").await;
-    let other = http.post(server.url("/api/v1/tokens")).header("Origin", "http://evil.example").json(&body).send().await.unwrap();
+    let other = http
+        .post(server.url("/api/v1/tokens"))
+        .header("Origin", "http://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     expect_error(other, StatusCode::FORBIDDEN, "forbidden").await;
-    let own = http.post(server.url("/api/v1/tokens")).header("Origin", server.origin()).json(&body).send().await.unwrap();
+    let own =
+        http.post(server.url("/api/v1/tokens")).header("Origin", server.origin()).json(&body).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::CREATED);
 
     let upgrade = http
@@ -146,12 +153,19 @@ async fn api_tokens_authenticate_until_revoked() {
     let basic = http.get(server.url("/api/v1/me")).header("Authorization", "Basic Ym90OnB3").send().await.unwrap();
     expect_error(basic, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 
-    let created = http.post(server.url("/api/v1/tokens")).bearer_auth(&secret).json(&json!({ "name": "second" })).send().await.unwrap();
+    let created = http
+        .post(server.url("/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .json(&json!({ "name": "second" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     let second = created["secret"].as_str().unwrap().to_owned();
     let id = created["token"]["id"].as_str().unwrap().to_owned();
-    let listed: Value = http.get(server.url("/api/v1/tokens")).bearer_auth(&second).send().await.unwrap().json().await.unwrap();
+    let listed: Value =
+        http.get(server.url("/api/v1/tokens")).bearer_auth(&second).send().await.unwrap().json().await.unwrap();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|token| token.get("secret").is_none() && token.get("token_hash").is_none()));
@@ -189,7 +203,8 @@ async fn every_api_failure_speaks_the_error_format() {
         .await
         .unwrap();
     expect_error(malformed, StatusCode::BAD_REQUEST, "invalid_json").await;
-    let not_json = http.post(&users).bearer_auth(&admin).header("Content-Type", "text/plain").body("{}").send().await.unwrap();
+    let not_json =
+        http.post(&users).bearer_auth(&admin).header("Content-Type", "text/plain").body("{}").send().await.unwrap();
     expect_error(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     let huge = format!("{{\"email\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
     let oversized = http
@@ -205,7 +220,13 @@ async fn every_api_failure_speaks_the_error_format() {
     let missing = http.post(&users).bearer_auth(&admin).json(&json!({ "role": "member" })).send().await.unwrap();
     let body = expect_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(body["error"]["fields"]["email"].is_string(), "{body}");
-    let bad_role = http.post(&users).bearer_auth(&admin).json(&json!({ "email": "x@acme.test", "role": "root" })).send().await.unwrap();
+    let bad_role = http
+        .post(&users)
+        .bearer_auth(&admin)
+        .json(&json!({ "email": "x@acme.test", "role": "root" }))
+        .send()
+        .await
+        .unwrap();
     let body = expect_error(bad_role, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(body["error"]["fields"]["role"].is_string(), "{body}");
     let bad_values = http
@@ -263,17 +284,21 @@ async fn orgs_never_see_each_other() {
     let globex = server.token("globex", "root@globex.test", Role::Admin).await;
     let http = client();
 
-    let acme_tokens: Value = http.get(server.url("/api/v1/tokens")).bearer_auth(&acme).send().await.unwrap().json().await.unwrap();
+    let acme_tokens: Value =
+        http.get(server.url("/api/v1/tokens")).bearer_auth(&acme).send().await.unwrap().json().await.unwrap();
     let acme_token_id = acme_tokens[0]["id"].as_str().unwrap().to_owned();
 
-    let globex_users: Value = http.get(server.url("/api/v1/users")).bearer_auth(&globex).send().await.unwrap().json().await.unwrap();
+    let globex_users: Value =
+        http.get(server.url("/api/v1/users")).bearer_auth(&globex).send().await.unwrap().json().await.unwrap();
     let emails: Vec<&str> = globex_users.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["root@globex.test"]);
-    let globex_tokens: Value = http.get(server.url("/api/v1/tokens")).bearer_auth(&globex).send().await.unwrap().json().await.unwrap();
+    let globex_tokens: Value =
+        http.get(server.url("/api/v1/tokens")).bearer_auth(&globex).send().await.unwrap().json().await.unwrap();
     assert!(globex_tokens.as_array().unwrap().iter().all(|t| t["id"] != acme_token_id.as_str()));
 
     // Another org's id is a 404, indistinguishable from an id that never existed.
-    let cross = http.delete(server.url(&format!("/api/v1/tokens/{acme_token_id}"))).bearer_auth(&globex).send().await.unwrap();
+    let cross =
+        http.delete(server.url(&format!("/api/v1/tokens/{acme_token_id}"))).bearer_auth(&globex).send().await.unwrap();
     let cross = expect_error(cross, StatusCode::NOT_FOUND, "not_found").await;
     let never = http.delete(server.url("/api/v1/tokens/no-such-token")).bearer_auth(&globex).send().await.unwrap();
     let never = expect_error(never, StatusCode::NOT_FOUND, "not_found").await;

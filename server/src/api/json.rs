@@ -23,9 +23,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub fn json_rejection(rejection: JsonRejection) -> AppError {
     let detail = rejection.body_text();
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            AppError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with `Content-Type: application/json`")
-        }
+        JsonRejection::MissingJsonContentType(_) => AppError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
         JsonRejection::JsonSyntaxError(_) => {
             AppError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {}", strip_prefix(&detail)))
         }

@@ -85,7 +85,10 @@ fn check_origin(request: &Request, method: Option<AuthMethod>, public_origin: Op
     }
     match headers.get(ORIGIN) {
         Some(origin) => {
-            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).or_else(|| request.uri().authority().map(|a| a.as_str()));
+            let host = headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| request.uri().authority().map(|a| a.as_str()));
             if origin_is_allowed(origin, host, public_origin) {
                 Ok(())
             } else {
@@ -167,12 +170,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Me>()
-            .cloned()
-            .map(Caller)
-            .ok_or_else(|| AppError::unauthenticated("sign in, or send an API token as `Authorization: Bearer <token>`"))
+        parts.extensions.get::<Me>().cloned().map(Caller).ok_or_else(|| {
+            AppError::unauthenticated("sign in, or send an API token as `Authorization: Bearer <token>`")
+        })
     }
 }
 

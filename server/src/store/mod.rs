@@ -87,7 +87,13 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a user; a taken email is a `Conflict`.
     async fn create_user(&self, user: NewUser<'_>) -> StoreResult<UserRecord>;
     /// Sets a user's role and, when given, password hash.
-    async fn update_user(&self, org_id: &str, user_id: &str, role: Role, password_hash: Option<&str>) -> StoreResult<()>;
+    async fn update_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        password_hash: Option<&str>,
+    ) -> StoreResult<()>;
     /// The users of an org, by email.
     async fn list_users(&self, org_id: &str) -> StoreResult<Vec<UserView>>;
 
@@ -106,7 +112,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_tokens(&self, org_id: &str, user_id: Option<&str>) -> StoreResult<Vec<ApiTokenView>>;
     /// Revokes a token of the org (and of `user_id` when given); false when
     /// there is no such unrevoked token.
-    async fn revoke_api_token(&self, org_id: &str, token_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn revoke_api_token(
+        &self,
+        org_id: &str,
+        token_id: &str,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 /// The shared handle to whichever backend is configured.

@@ -99,7 +99,8 @@ impl Store for SqliteStore {
     }
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<OrgView>> {
-        let row = sqlx::query("select id, slug, name from orgs where slug = ?").bind(slug).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("select id, slug, name from orgs where slug = ?").bind(slug).fetch_optional(&self.pool).await?;
         row.as_ref().map(org_from_row).transpose()
     }
 
@@ -111,7 +112,8 @@ impl Store for SqliteStore {
             .bind(to_millis(Utc::now()))
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("select id, slug, name from orgs where slug = ?").bind(slug).fetch_one(&self.pool).await?;
+        let row =
+            sqlx::query("select id, slug, name from orgs where slug = ?").bind(slug).fetch_one(&self.pool).await?;
         org_from_row(&row)
     }
 
@@ -161,7 +163,13 @@ impl Store for SqliteStore {
         Ok(UserRecord { user, org_id: new.org_id.to_owned(), password_hash: new.password_hash.map(str::to_owned) })
     }
 
-    async fn update_user(&self, org_id: &str, user_id: &str, role: Role, password_hash: Option<&str>) -> StoreResult<()> {
+    async fn update_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        password_hash: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "update users set role = ?, password_hash = coalesce(?, password_hash) where org_id = ? and id = ?",
         )
@@ -270,7 +278,13 @@ impl Store for SqliteStore {
         rows.iter().map(token_from_row).collect()
     }
 
-    async fn revoke_api_token(&self, org_id: &str, token_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_api_token(
+        &self,
+        org_id: &str,
+        token_id: &str,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "update api_tokens set revoked_at = ? \
              where org_id = ? and id = ? and revoked_at is null and (? is null or user_id = ?)",
