@@ -13,5 +13,8 @@ echo "==> unit and integration tests"
 # One invocation for both crates, so `app` is built once with the `ssr` feature.
 cargo test -p opsdesk-server -p opsdesk-app
 
+echo "==> API conformance: schemathesis against the OpenAPI document"
+scripts/with-server.sh --admin-token server/tests/schemathesis.sh
+
 echo "==> browser tests"
-end2end/run.sh
+scripts/with-server.sh npx playwright test --config end2end/playwright.config.ts

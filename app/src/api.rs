@@ -4,8 +4,12 @@
 //! because `/api` is the REST API's.
 
 use crate::error::AppError;
-use crate::model::{ApiTokenView, Me, NewApiToken, Role, UserView};
+use crate::model::{
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
+    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -120,4 +124,52 @@ pub async fn create_token(name: String) -> Result<NewApiToken, AppError> {
 #[server(prefix = "/rpc", endpoint = "tokens/revoke")]
 pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
     ssr::answer(async { ssr::backend()?.revoke_token(&ssr::caller()?, &token_id).await }.await)
+}
+
+/// The org's instances, for pickers.
+#[server(prefix = "/rpc", endpoint = "instances")]
+pub async fn list_instances() -> Result<Vec<InstanceView>, AppError> {
+    ssr::answer(async { ssr::backend()?.instances(&ssr::caller()?).await }.await)
+}
+
+/// The AI review of a draft ticket.
+#[server(prefix = "/rpc", endpoint = "tickets/review", input = Json)]
+pub async fn review_ticket(request: ReviewRequest) -> Result<Review, AppError> {
+    ssr::answer(async { ssr::backend()?.review_ticket(&ssr::caller()?, request).await }.await)
+}
+
+/// Raises a ticket from the portal.
+#[server(prefix = "/rpc", endpoint = "tickets/create", input = Json)]
+pub async fn raise_ticket(body: CreateTicket) -> Result<TicketDetail, AppError> {
+    ssr::answer(async { ssr::backend()?.create_ticket(&ssr::caller()?, body).await }.await)
+}
+
+/// A page of the org's tickets.
+#[server(prefix = "/rpc", endpoint = "tickets/list", input = Json)]
+pub async fn list_tickets(filter: TicketFilter) -> Result<TicketPage, AppError> {
+    ssr::answer(async { ssr::backend()?.list_tickets(&ssr::caller()?, filter).await }.await)
+}
+
+/// A ticket with its timeline.
+#[server(prefix = "/rpc", endpoint = "tickets/get")]
+pub async fn get_ticket(ticket_id: String) -> Result<TicketDetail, AppError> {
+    ssr::answer(async { ssr::backend()?.ticket(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// Changes a ticket's status, severity, category or subject.
+#[server(prefix = "/rpc", endpoint = "tickets/update", input = Json)]
+pub async fn edit_ticket(ticket_id: String, body: UpdateTicket) -> Result<TicketDetail, AppError> {
+    ssr::answer(async { ssr::backend()?.update_ticket(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Adds a comment to a ticket.
+#[server(prefix = "/rpc", endpoint = "tickets/comment", input = Json)]
+pub async fn comment_ticket(ticket_id: String, body: NewComment) -> Result<TimelineEntry, AppError> {
+    ssr::answer(async { ssr::backend()?.comment(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Follows a ticket, optionally leaving a comment.
+#[server(prefix = "/rpc", endpoint = "tickets/follow", input = Json)]
+pub async fn watch_ticket(ticket_id: String, body: FollowTicket) -> Result<TicketDetail, AppError> {
+    ssr::answer(async { ssr::backend()?.follow(&ssr::caller()?, &ticket_id, body).await }.await)
 }

@@ -3,7 +3,10 @@
 //! context; `app` cannot depend on `server`, so this is the seam between them.
 
 use crate::error::AppResult;
-use crate::model::{ApiTokenView, Me, NewApiToken, Role, UserView};
+use crate::model::{
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
+    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+};
 use std::sync::Arc;
 
 /// The server side of every server function, always called with the
@@ -32,6 +35,23 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Revokes a token: the caller's own, or any in the org for admins.
     async fn revoke_token(&self, me: &Me, token_id: &str) -> AppResult<()>;
+
+    /// The org's instances (without their secret context).
+    async fn instances(&self, me: &Me) -> AppResult<Vec<InstanceView>>;
+    /// The AI review of a draft ticket.
+    async fn review_ticket(&self, me: &Me, request: ReviewRequest) -> AppResult<Review>;
+    /// Raises a ticket from the portal.
+    async fn create_ticket(&self, me: &Me, body: CreateTicket) -> AppResult<TicketDetail>;
+    /// A page of the org's tickets.
+    async fn list_tickets(&self, me: &Me, filter: TicketFilter) -> AppResult<TicketPage>;
+    /// A ticket with its timeline.
+    async fn ticket(&self, me: &Me, ticket_id: &str) -> AppResult<TicketDetail>;
+    /// Changes status, severity, category or subject.
+    async fn update_ticket(&self, me: &Me, ticket_id: &str, body: UpdateTicket) -> AppResult<TicketDetail>;
+    /// Adds a comment.
+    async fn comment(&self, me: &Me, ticket_id: &str, body: NewComment) -> AppResult<TimelineEntry>;
+    /// Follows a ticket, optionally leaving a comment.
+    async fn follow(&self, me: &Me, ticket_id: &str, body: FollowTicket) -> AppResult<TicketDetail>;
 }
 
 /// The shared handle provided as Leptos context.

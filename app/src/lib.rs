@@ -3,9 +3,14 @@
 //!
 //! Features: `ssr` for the server build, `hydrate` for the browser build.
 
+// Leptos views are deeply nested types; the default limit is too low for them.
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+#[cfg(feature = "hydrate")]
+mod browser;
 pub mod error;
 pub mod model;
 mod pages;
@@ -49,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/tickets"/> }/>
                     <Route path=path!("tickets") view=pages::TicketsPage/>
                     <Route path=path!("tickets/new") view=pages::NewTicketPage/>
+                    <Route path=path!("tickets/:id") view=pages::TicketPage/>
                     <Route path=path!("projects") view=pages::ProjectsPage/>
                     <Route path=path!("admin") view=pages::AdminPage/>
                 </ParentRoute>

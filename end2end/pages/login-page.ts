@@ -28,7 +28,7 @@ export class LoginPage {
   }
 }
 
-/** Credentials of the admin that end2end/run.sh created. */
+/** Credentials of the admin that scripts/with-server.sh created. */
 export const admin = {
   email: process.env.E2E_EMAIL ?? 'e2e-admin@example.com',
   password: process.env.E2E_PASSWORD ?? 'e2e password 1',

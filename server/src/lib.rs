@@ -2,13 +2,20 @@
 //! served by [`serve`] until a shutdown signal. `main.rs` is a thin CLI over
 //! this, and the integration tests start it on port 0.
 
+// Leptos views are deeply nested types; the default limit is too low for them.
+#![recursion_limit = "256"]
+
 pub mod accounts;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod instances;
+pub mod review;
 pub mod state;
 pub mod store;
+pub mod tickets;
 mod ui_backend;
 
 use crate::state::{AppState, Config};
@@ -45,6 +52,7 @@ pub struct Options {
     pub site_root: PathBuf,
     pub secure_cookies: bool,
     pub public_origin: Option<String>,
+    pub attachments: attachments::Limits,
 }
 
 impl Options {
@@ -76,7 +84,9 @@ pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
             data_dir: options.data_dir.clone(),
             secure_cookies: options.secure_cookies,
             public_origin: options.public_origin.clone(),
+            attachments: options.attachments,
         }),
+        reviewer: Arc::new(review::OfflineReviewer),
         leptos_options,
     })
 }
@@ -95,8 +105,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api", api::router())
+        .nest("/org", api::session_router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

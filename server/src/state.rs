@@ -2,6 +2,8 @@
 //! Leptos as context. Nothing here is process-global, so several servers can
 //! live in one process (as the tests do).
 
+use crate::attachments;
+use crate::review::Reviewer;
 use crate::store::SharedStore;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -19,6 +21,8 @@ pub struct Config {
     /// The origin browsers see when a proxy rewrites the Host header,
     /// e.g. `https://desk.example.com`.
     pub public_origin: Option<String>,
+    /// Size and count limits of ticket attachments.
+    pub attachments: attachments::Limits,
 }
 
 /// Everything a request handler may need.
@@ -26,6 +30,8 @@ pub struct Config {
 pub struct AppState {
     pub store: SharedStore,
     pub config: Arc<Config>,
+    /// Analyses draft tickets (offline by default).
+    pub reviewer: Arc<dyn Reviewer>,
     pub leptos_options: LeptosOptions,
 }
 

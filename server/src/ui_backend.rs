@@ -3,9 +3,13 @@
 
 use crate::accounts::{self, UserInput};
 use crate::state::AppState;
+use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
-use opsdesk_app::model::{ApiTokenView, Me, NewApiToken, Role, UserView};
+use opsdesk_app::model::{
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
+    Source, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+};
 
 #[async_trait::async_trait]
 impl Backend for AppState {
@@ -35,5 +39,37 @@ impl Backend for AppState {
 
     async fn revoke_token(&self, me: &Me, token_id: &str) -> AppResult<()> {
         accounts::revoke_token(self.store.as_ref(), me, token_id).await
+    }
+
+    async fn instances(&self, me: &Me) -> AppResult<Vec<InstanceView>> {
+        tickets::instances(self, me).await
+    }
+
+    async fn review_ticket(&self, me: &Me, request: ReviewRequest) -> AppResult<Review> {
+        tickets::review(self, me, request).await
+    }
+
+    async fn create_ticket(&self, me: &Me, body: CreateTicket) -> AppResult<TicketDetail> {
+        tickets::create(self, me, body, Source::Portal).await
+    }
+
+    async fn list_tickets(&self, me: &Me, filter: TicketFilter) -> AppResult<TicketPage> {
+        tickets::list(self, me, filter).await
+    }
+
+    async fn ticket(&self, me: &Me, ticket_id: &str) -> AppResult<TicketDetail> {
+        tickets::get(self, me, ticket_id).await
+    }
+
+    async fn update_ticket(&self, me: &Me, ticket_id: &str, body: UpdateTicket) -> AppResult<TicketDetail> {
+        tickets::update(self, me, ticket_id, body).await
+    }
+
+    async fn comment(&self, me: &Me, ticket_id: &str, body: NewComment) -> AppResult<TimelineEntry> {
+        tickets::comment(self, me, ticket_id, body).await
+    }
+
+    async fn follow(&self, me: &Me, ticket_id: &str, body: FollowTicket) -> AppResult<TicketDetail> {
+        tickets::follow(self, me, ticket_id, body).await
     }
 }

@@ -77,6 +77,7 @@ fn People() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 /// API tokens: create one (its secret is shown once), list, revoke.
@@ -148,4 +149,5 @@ fn Tokens() -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }

@@ -1,14 +1,21 @@
 //! The pages, one module per area, and the pieces they share.
 
 mod admin;
+mod badges;
 mod layout;
 mod login;
-mod work;
+mod projects;
+mod raise;
+mod ticket;
+mod tickets;
 
 pub use admin::AdminPage;
 pub use layout::{AppLayout, NotFound};
 pub use login::LoginPage;
-pub use work::{NewTicketPage, ProjectsPage, TicketsPage};
+pub use projects::ProjectsPage;
+pub use raise::NewTicketPage;
+pub use ticket::TicketPage;
+pub use tickets::TicketsPage;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -27,6 +34,8 @@ pub fn action_error<T: Clone + Send + Sync + 'static>(
 }
 
 /// A timestamp as people read it in an ops tool: UTC, to the minute.
+/// (Written out by hand: chrono's format strings cost the bundle tens of KB.)
 pub fn format_time(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    use chrono::{Datelike, Timelike};
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), at.month(), at.day(), at.hour(), at.minute())
 }

@@ -1,6 +1,7 @@
 //! A JSON extractor whose every rejection speaks the API's error format:
 //! wrong content type (415), oversized body (413), malformed JSON (400),
-//! JSON of the wrong shape (422, naming the field).
+//! JSON of the wrong shape (422, naming the field). Bodies must be JSON
+//! objects: serde would otherwise read a struct from an array.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -15,8 +16,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(request, state).await.map(|json| ApiJson(json.0)).map_err(json_rejection)
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await.map_err(json_rejection)?;
+        from_value(value).map(ApiJson)
     }
+}
+
+/// Reads a request type from a JSON value that must be an object; a 422
+/// names the field that does not fit.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    if !value.is_object() {
+        return Err(AppError::new(ErrorCode::ValidationFailed, "the body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        let field = if path == "." || path.is_empty() { field_of(&message) } else { Some(path) };
+        match field {
+            Some(field) => AppError::invalid_field(&field, message),
+            None => AppError::new(ErrorCode::ValidationFailed, message),
+        }
+    })
 }
 
 /// Maps axum's JSON rejections onto the error format.

@@ -4,8 +4,10 @@
 
 mod json;
 mod me;
+pub mod openapi;
+pub mod tickets;
 
-pub use json::ApiJson;
+pub use json::{from_value, ApiJson};
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -23,15 +25,26 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users", get(me::list_users).post(me::create_user))
         .route("/v1/tokens", get(me::list_tokens).post(me::create_token))
         .route("/v1/tokens/{token_id}", delete(me::revoke_token))
+        .route("/v1/openapi.json", get(openapi::serve))
+        .nest("/v1/org/support/tickets", tickets::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
 }
 
-async fn unknown_route(uri: http::Uri) -> AppError {
+/// The same ticket routes for browser sessions, mounted at `/org`.
+pub fn session_router() -> Router<AppState> {
+    Router::new()
+        .nest("/support/tickets", tickets::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+}
+
+pub(crate) async fn unknown_route(uri: http::Uri) -> AppError {
     AppError::new(ErrorCode::NotFound, format!("no API route {}", uri.path()))
 }
 
-async fn method_not_allowed(method: http::Method, uri: http::Uri) -> AppError {
+pub(crate) async fn method_not_allowed(method: http::Method, uri: http::Uri) -> AppError {
     AppError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}", uri.path()))
 }

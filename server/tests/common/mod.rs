@@ -22,6 +22,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh SQLite file.
     pub async fn start() -> TestServer {
+        Self::start_with_limits(Default::default()).await
+    }
+
+    /// Starts a server with these attachment limits.
+    pub async fn start_with_limits(attachments: opsdesk_server::attachments::Limits) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let options = Options {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -30,6 +35,7 @@ impl TestServer {
             site_root: data_dir.path().join("site"),
             secure_cookies: false,
             public_origin: None,
+            attachments,
         };
         let state = build_state(&options).await.expect("server state");
         let listener = tokio::net::TcpListener::bind(options.addr).await.expect("bind port 0");
@@ -69,6 +75,11 @@ impl TestServer {
         let input = UserInput { email, name: "", role, password: None };
         let me = accounts::ensure_user(self.state.store.as_ref(), org, input).await.expect("user created");
         accounts::create_token(self.state.store.as_ref(), &me, "test").await.expect("token created").secret
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
     }
 
     /// Stops the server and waits for it to finish.

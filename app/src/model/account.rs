@@ -1,5 +1,4 @@
-//! Domain types shared by the server and the browser: what the REST API and
-//! the server functions send, and what the UI renders.
+//! People, roles and credentials.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,54 +1,18 @@
-//! The embedded SQLite backend: one file under the data directory, WAL mode,
-//! foreign keys on, a busy timeout so that concurrent writers wait instead of
-//! failing.
+//! SQLite: orgs, people, sessions, API tokens.
 
-use super::{
-    from_millis, new_id, parse_role, to_millis, NewToken, NewUser, Store, StoreError, StoreResult, UserRecord,
+use super::{conflict_on_unique, SqliteStore};
+use crate::store::{
+    from_millis, new_id, parse_role, to_millis, AccountStore, NewToken, NewUser, StoreResult, UserRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use opsdesk_app::model::{ApiTokenView, Me, OrgView, Role, UserView};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
 
-/// How long a writer waits for the lock before giving up: long enough for any
-/// burst of writes we expect, short enough to surface a stuck transaction.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// SQLite serialises writers anyway; a few connections serve concurrent readers.
-const MAX_CONNECTIONS: u32 = 8;
 /// A token's `last_used_at` is refreshed at most this often, so that API reads
 /// do not each become a write.
 const TOKEN_TOUCH_INTERVAL_MS: i64 = 60_000;
-
-/// The SQLite implementation of [`Store`].
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
-impl SqliteStore {
-    /// Opens (creating if missing) the database at `url`, e.g. `sqlite:data/opsdesk.db`.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
-        Ok(SqliteStore { pool })
-    }
-}
-
-/// Maps a unique-constraint failure to a readable conflict.
-fn conflict_on_unique(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    match error.as_database_error() {
-        Some(db) if db.is_unique_violation() => StoreError::Conflict(what()),
-        _ => StoreError::Database(error),
-    }
-}
 
 fn org_from_row(row: &SqliteRow) -> StoreResult<OrgView> {
     Ok(OrgView { id: row.try_get("id")?, slug: row.try_get("slug")?, name: row.try_get("name")? })
@@ -87,17 +51,7 @@ const CALLER_COLUMNS: &str = "u.id as user_id, u.email, u.name as user_name, u.r
      o.id as org_id, o.slug as org_slug, o.name as org_name";
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
+impl AccountStore for SqliteStore {
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<OrgView>> {
         let row =
             sqlx::query("select id, slug, name from orgs where slug = ?").bind(slug).fetch_optional(&self.pool).await?;

@@ -1,8 +1,10 @@
 //! The `opsdesk` command line: the server, migrations and admin tools in one
 //! binary. `main.rs` parses [`Cli`] and calls [`run`].
 
+pub mod tickets;
+
 use crate::accounts::{self, UserInput};
-use crate::{build_state, default_database_url, demo, serve, shutdown_signal, store, Options};
+use crate::{attachments, build_state, default_database_url, demo, serve, shutdown_signal, store, Options};
 use clap::{Args, Parser, Subcommand};
 use opsdesk_app::model::Role;
 use std::net::SocketAddr;
@@ -28,6 +30,8 @@ pub enum Command {
     /// Manage orgs, people and API tokens directly in the database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Raise, read and work tickets through the REST API (with an API token).
+    Tickets(tickets::TicketsArgs),
 }
 
 /// Where data lives; shared by every subcommand that opens the store.
@@ -71,6 +75,12 @@ pub struct ServeArgs {
     /// The origin browsers use when a proxy rewrites Host, e.g. `https://desk.example.com`.
     #[arg(long, env = "OPSDESK_PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
+    /// Largest ticket attachment, in bytes.
+    #[arg(long, env = "OPSDESK_ATTACHMENT_MAX_BYTES", default_value_t = attachments::DEFAULT_MAX_BYTES)]
+    pub attachment_max_bytes: u64,
+    /// How many attachments one ticket may hold.
+    #[arg(long, env = "OPSDESK_ATTACHMENTS_PER_TICKET", default_value_t = attachments::DEFAULT_MAX_PER_TICKET)]
+    pub attachments_per_ticket: u32,
 }
 
 /// `opsdesk admin ...`.
@@ -126,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Serve(args) => run_server(args).await?,
+        Command::Tickets(args) => return tickets::run(args.client, args.command).await,
         Command::Migrate(storage) => {
             storage.open().await?;
             eprintln!("migrations applied to {}", storage.database_url());
@@ -156,6 +167,10 @@ async fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         site_root: args.site_root,
         secure_cookies: args.secure_cookies,
         public_origin: args.public_origin,
+        attachments: attachments::Limits {
+            max_bytes: args.attachment_max_bytes,
+            max_per_ticket: args.attachments_per_ticket,
+        },
     };
     let state = build_state(&options).await?;
     if let Some(credentials) = demo::seed_if_empty(state.store.as_ref()).await? {

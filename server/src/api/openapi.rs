@@ -1,0 +1,1613 @@
+//! The OpenAPI 3.0.3 document of the REST API, served at
+//! `GET /api/v1/openapi.json` and held against the running server by
+//! `server/tests/schemathesis.sh`.
+//!
+//! The document is assembled from small `json!` pieces (one function per area,
+//! one per family of schemas): the macro's recursion limit bites on large
+//! literals. Enumerations are spelled by the model types themselves
+//! (`Status::ALL`, `ErrorCode::status`, …) so they cannot drift; the object
+//! schemas are written here, and the tests below validate the serde output of
+//! real model values against them, so a field added to a model without being
+//! documented fails `cargo test`.
+//!
+//! Conventions: every response object lists all its fields as required (serde
+//! always writes them; `Option`s as `null`) and forbids others; request bodies
+//! forbid unknown fields where the handler's type does (`deny_unknown_fields`);
+//! optional request fields are `nullable` where the handler takes an `Option`.
+
+use opsdesk_app::error::ErrorCode;
+use opsdesk_app::model::{
+    AuthorType, Category, ReviewStatus, Role, Severity, Source, Status, DEFAULT_PAGE_SIZE, MAX_COMMENT_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN,
+};
+use serde_json::{json, Map, Value};
+
+/// Where the ticket routes live for token-authenticated clients.
+const TICKETS: &str = "/api/v1/org/support/tickets";
+
+/// Longest person or token name (`accounts::MAX_NAME_LEN`, which is private).
+const MAX_NAME_CHARS: usize = 100;
+
+/// Every error code. The exhaustive `match` in the tests stops this list from
+/// missing a code added later.
+const ERROR_CODES: [ErrorCode; 11] = [
+    ErrorCode::BadRequest,
+    ErrorCode::InvalidJson,
+    ErrorCode::Unauthenticated,
+    ErrorCode::Forbidden,
+    ErrorCode::NotFound,
+    ErrorCode::MethodNotAllowed,
+    ErrorCode::Conflict,
+    ErrorCode::PayloadTooLarge,
+    ErrorCode::UnsupportedMediaType,
+    ErrorCode::ValidationFailed,
+    ErrorCode::Internal,
+];
+
+/// What every authenticated operation may answer besides its own outcomes:
+/// bad JSON or body (400), no valid token (401), unknown route or id (404),
+/// wrong method (405), body over 1 MiB (413), not JSON (415), invalid (422),
+/// and the generic 500.
+const COMMON_ERRORS: &[u16] = &[400, 401, 404, 405, 413, 415, 422, 500];
+
+/// Public routes still refuse a bad token: credentials, when sent, must be valid.
+const BAD_TOKEN_ON_PUBLIC_ROUTE: &str = "An `Authorization` header was sent and is not a valid token.";
+
+/// The media types an attachment may be downloaded as (the type detected from
+/// its content when it was uploaded).
+const ATTACHMENT_TYPES: &[&str] = &[
+    "application/octet-stream",
+    "text/plain",
+    "image/png",
+    "image/jpeg",
+    "application/gzip",
+    "application/x-tar",
+    "application/json",
+    "application/yaml",
+];
+
+/// `GET /api/v1/openapi.json`: this document (no authentication needed).
+pub async fn serve() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+/// The whole OpenAPI 3.0.3 document.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": info(),
+        "servers": [{ "url": "/", "description": "this server" }],
+        "security": [{ "bearerAuth": [] }],
+        "tags": tags(),
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token: Admin → API tokens, `POST /api/v1/tokens`, or \
+                        `opsdesk admin create-token`. It acts as its person, with their role.",
+                },
+            },
+            "parameters": parameters(),
+            "responses": error_responses(),
+            "schemas": schemas(),
+        },
+    })
+}
+
+// --- document header ------------------------------------------------------
+
+fn info() -> Value {
+    json!({
+        "title": "opsdesk",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "The REST API of opsdesk, a self-hosted helpdesk.\n\n\
+            Scripts authenticate with `Authorization: Bearer <token>`. Every error has one shape, \
+            `{\"error\": {\"code\", \"message\", \"fields\"}}`, and each code one HTTP status. \
+            Roles (`viewer` < `member` < `operator` < `admin`) gate what a caller may do; \
+            another org's ids answer 404, exactly as ids that never existed.\n\n\
+            The ticket routes also exist under `/org/support/tickets` for browser sessions \
+            (which must send an `Origin` naming this server on writes); only the token routes \
+            are described here.",
+        "license": { "name": "AGPL-3.0-or-later", "url": "https://www.gnu.org/licenses/agpl-3.0.html" },
+    })
+}
+
+fn tags() -> Value {
+    json!([
+        { "name": "system", "description": "Health and this document." },
+        { "name": "identity", "description": "The caller, the org's people, API tokens." },
+        { "name": "tickets", "description": "Support tickets: review, create, list, update, comment, attach." },
+    ])
+}
+
+// --- paths ----------------------------------------------------------------
+
+fn paths() -> Value {
+    let mut paths = Map::new();
+    for (path, item) in system_paths().into_iter().chain(identity_paths()).chain(ticket_paths()) {
+        paths.insert(path, item);
+    }
+    Value::Object(paths)
+}
+
+fn system_paths() -> Vec<(String, Value)> {
+    let health = Op::new("health", "system", "Whether the server and its database answer")
+        .public()
+        .response(200, json_response("The database answers.", sref("Health")))
+        .describe(401, BAD_TOKEN_ON_PUBLIC_ROUTE)
+        .response(405, json!({ "description": "Not a GET (no body; `Allow` names GET, HEAD)." }))
+        .errors(&[500, 503]);
+    let openapi = Op::new("getOpenApi", "system", "This OpenAPI document")
+        .public()
+        .response(200, json_response("The document.", json!({ "type": "object" })))
+        .errors(&[404, 405, 500])
+        .describe(401, BAD_TOKEN_ON_PUBLIC_ROUTE);
+    vec![
+        ("/healthz".to_owned(), json!({ "get": health.build() })),
+        ("/api/v1/openapi.json".to_owned(), json!({ "get": openapi.build() })),
+    ]
+}
+
+fn identity_paths() -> Vec<(String, Value)> {
+    let me = Op::new("getMe", "identity", "Who is calling: the person, their org and role")
+        .response(200, json_response("The caller.", sref("Me")))
+        .errors(COMMON_ERRORS);
+    let list_users = Op::new("listUsers", "identity", "The people in the caller's org")
+        .response(200, json_response("The org's people.", array(sref("UserView"))))
+        .errors(COMMON_ERRORS);
+    let create_user = Op::new("createUser", "identity", "Add a person to the org (admins)")
+        .json_body("CreateUserRequest", true)
+        .response(201, json_response("The person was added.", sref("UserView")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(409, "The email address is taken.");
+    let list_tokens =
+        Op::new("listTokens", "identity", "API tokens: all of the org's for admins, else the caller's own")
+            .response(200, json_response("The tokens (never their secrets).", array(sref("ApiTokenView"))))
+            .errors(COMMON_ERRORS);
+    let create_token = Op::new("createToken", "identity", "Create an API token acting as the caller")
+        .json_body("CreateTokenRequest", true)
+        .response(201, json_response("The token, with its secret: shown this once.", sref("NewApiToken")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403]);
+    let revoke_token = Op::new("revokeToken", "identity", "Revoke an API token (own, or any of the org's for admins)")
+        .response(204, json!({ "description": "Revoked." }))
+        .errors(COMMON_ERRORS)
+        .errors(&[403]);
+    vec![
+        ("/api/v1/me".to_owned(), json!({ "get": me.build() })),
+        ("/api/v1/users".to_owned(), json!({ "get": list_users.build(), "post": create_user.build() })),
+        ("/api/v1/tokens".to_owned(), json!({ "get": list_tokens.build(), "post": create_token.build() })),
+        (
+            "/api/v1/tokens/{token_id}".to_owned(),
+            json!({ "parameters": [pref("TokenId")], "delete": revoke_token.build() }),
+        ),
+    ]
+}
+
+fn ticket_paths() -> Vec<(String, Value)> {
+    vec![
+        (format!("{TICKETS}/review"), json!({ "post": review_ticket().build() })),
+        (TICKETS.to_owned(), json!({ "get": list_tickets().build(), "post": create_ticket().build() })),
+        (
+            format!("{TICKETS}/{{ticket_id}}"),
+            json!({
+                "parameters": [pref("TicketId")],
+                "get": get_ticket().build(),
+                "patch": update_ticket().build(),
+                "delete": delete_ticket().build(),
+            }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/comments"),
+            json!({ "parameters": [pref("TicketId")], "post": add_comment().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/close"),
+            json!({ "parameters": [pref("TicketId")], "post": close_ticket().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/follow"),
+            json!({ "parameters": [pref("TicketId")], "post": follow_ticket().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/attachments"),
+            json!({ "parameters": [pref("TicketId")], "post": upload_attachment().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/attachments/{{attachment_id}}"),
+            json!({
+                "parameters": [pref("TicketId"), pref("AttachmentId")],
+                "get": download_attachment().build(),
+            }),
+        ),
+    ]
+}
+
+fn review_ticket() -> Op {
+    Op::new("reviewTicket", "tickets", "Run the AI review of a ticket before filing it")
+        .doc(
+            "Suggests a summary, severity and category, checks the text's quality, may ask \
+            clarifying questions and lists likely duplicates. Nothing is filed: pass the answer's \
+            `review_id` to `createTicket`.",
+        )
+        .json_body("ReviewRequest", true)
+        .response(200, json_response("The review.", sref("Review")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .describe(422, "Invalid subject or description, or an unknown `cluster_id`.")
+}
+
+fn create_ticket() -> Op {
+    let links = json!({
+        "GetTicket": link("getTicket"),
+        "UpdateTicket": link("updateTicket"),
+        "AddComment": link("addComment"),
+        "CloseTicket": link("closeTicket"),
+        "FollowTicket": link("followTicket"),
+        "UploadAttachment": link("uploadAttachment"),
+        "DeleteTicket": link("deleteTicket"),
+    });
+    let mut created = json_response("The ticket was filed.", sref("TicketDetail"));
+    created["links"] = links;
+    Op::new("createTicket", "tickets", "File a ticket, from a review or from a subject and description")
+        .doc(
+            "With `review_id`, the review's text and suggestions are used (fields given here win). \
+            A flagged review must be `acknowledged`.",
+        )
+        .json_body("CreateTicketRequest", true)
+        .response(201, created)
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .describe(422, "Invalid fields, or a `review_id` or `cluster_id` unknown in the caller's org.")
+        .response(
+            409,
+            json_response(
+                "The review flagged the ticket and `acknowledged` is not true; `details` says why.",
+                sref("FlaggedConflict"),
+            ),
+        )
+}
+
+fn list_tickets() -> Op {
+    let params = json!([
+        {
+            "name": "status", "in": "query", "style": "form", "explode": true,
+            "description": "Only tickets in these statuses (repeat the parameter for several).",
+            "schema": array(sref("Status")),
+        },
+        { "name": "cluster_id", "in": "query", "description": "Only tickets about this instance.", "schema": string() },
+        {
+            "name": "q", "in": "query", "description": "Search the subject and description.",
+            "schema": { "type": "string", "maxLength": MAX_SUBJECT_CHARS },
+        },
+        {
+            "name": "page", "in": "query", "description": "From 1.",
+            "schema": { "type": "integer", "minimum": 1, "maximum": u32::MAX, "default": 1 },
+        },
+        {
+            "name": "page_size", "in": "query",
+            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE },
+        },
+    ]);
+    Op::new("listTickets", "tickets", "List the org's tickets, newest first")
+        .params(params)
+        .response(200, json_response("One page of tickets.", sref("TicketPage")))
+        .errors(COMMON_ERRORS)
+        .describe(422, "A filter or page value is out of range.")
+}
+
+fn get_ticket() -> Op {
+    Op::new("getTicket", "tickets", "A ticket with its timeline, comments and attachments")
+        .response(200, json_response("The ticket.", sref("TicketDetail")))
+        .errors(COMMON_ERRORS)
+}
+
+fn update_ticket() -> Op {
+    let conflict = json_response(
+        "The status cannot move there from the current one (`details.allowed` lists where it can), \
+        or the ticket changed while saving.",
+        sref("TransitionConflict"),
+    );
+    Op::new("updateTicket", "tickets", "Change a ticket's status, severity, category or subject (operators)")
+        .json_body("UpdateTicketRequest", true)
+        .response(200, json_response("The updated ticket.", sref("TicketDetail")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .response(409, conflict)
+}
+
+fn delete_ticket() -> Op {
+    Op::new("deleteTicket", "tickets", "Delete a ticket and everything on it (admins)")
+        .response(204, json!({ "description": "Deleted." }))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+}
+
+fn add_comment() -> Op {
+    Op::new("addComment", "tickets", "Comment on a ticket")
+        .doc("`author_type: team` answers as the support team and needs the operator role.")
+        .json_body("CreateCommentRequest", true)
+        .response(201, json_response("The new timeline entry.", sref("TimelineEntry")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+}
+
+fn close_ticket() -> Op {
+    Op::new("closeTicket", "tickets", "Close a ticket")
+        .doc("The body is optional: an empty body closes without a reason.")
+        .json_body("CloseTicketRequest", false)
+        .response(200, json_response("The closed ticket.", sref("TicketDetail")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .describe(403, "Only operators and the person who raised the ticket may close it.")
+        .response(409, json_response("The ticket is already closed.", sref("TransitionConflict")))
+}
+
+fn follow_ticket() -> Op {
+    Op::new("followTicket", "tickets", "Follow a ticket (e.g. instead of filing a duplicate)")
+        .doc("The body is optional. Following needs only the viewer role; a `comment` needs member.")
+        .json_body("FollowTicketRequest", false)
+        .response(200, json_response("The ticket, now followed.", sref("TicketDetail")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+}
+
+fn upload_attachment() -> Op {
+    let body = json!({
+        "required": true,
+        "content": { "multipart/form-data": { "schema": sref("AttachmentUpload") } },
+    });
+    let mut created = json_response("The stored attachment.", sref("Attachment"));
+    created["links"] = json!({
+        "DownloadAttachment": {
+            "operationId": "downloadAttachment",
+            "parameters": { "ticket_id": "$request.path.ticket_id", "attachment_id": "$response.body#/id" },
+        },
+    });
+    Op::new("uploadAttachment", "tickets", "Attach a file to a ticket")
+        .doc("The type is detected from the content, not the name; only some types are accepted.")
+        .body(body)
+        .response(201, created)
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(409, "The ticket has as many attachments as it may.")
+        .describe(413, "The file is larger than attachments may be.")
+        .describe(415, "The file's type is not accepted (or the body is not multipart).")
+}
+
+fn download_attachment() -> Op {
+    let mut content = Map::new();
+    for media_type in ATTACHMENT_TYPES {
+        content.insert((*media_type).to_owned(), json!({ "schema": { "type": "string", "format": "binary" } }));
+    }
+    let ok = json!({
+        "description": "The file, as a download, typed as detected at upload.",
+        "headers": {
+            "Content-Disposition": {
+                "required": true,
+                "description": "`attachment; filename=\"…\"`: browsers save it rather than render it.",
+                "schema": { "type": "string", "pattern": "^attachment" },
+            },
+        },
+        "content": content,
+    });
+    Op::new("downloadAttachment", "tickets", "Download an attachment").response(200, ok).errors(COMMON_ERRORS)
+}
+
+/// A link from a response carrying a ticket (`ticket_id`) to an operation on it.
+fn link(operation_id: &str) -> Value {
+    json!({ "operationId": operation_id, "parameters": { "ticket_id": "$response.body#/ticket_id" } })
+}
+
+// --- operations -----------------------------------------------------------
+
+/// One operation, built step by step so that no single `json!` grows large.
+struct Op(Map<String, Value>);
+
+impl Op {
+    fn new(operation_id: &str, tag: &str, summary: &str) -> Self {
+        let mut op = Map::new();
+        op.insert("operationId".into(), operation_id.into());
+        op.insert("tags".into(), json!([tag]));
+        op.insert("summary".into(), summary.into());
+        op.insert("responses".into(), Value::Object(Map::new()));
+        Op(op)
+    }
+
+    /// A longer description.
+    fn doc(mut self, description: &str) -> Self {
+        self.0.insert("description".into(), description.into());
+        self
+    }
+
+    /// No authentication needed (an `Authorization` header, if sent, must still be valid).
+    fn public(mut self) -> Self {
+        self.0.insert("security".into(), json!([]));
+        self
+    }
+
+    fn params(mut self, parameters: Value) -> Self {
+        self.0.insert("parameters".into(), parameters);
+        self
+    }
+
+    /// A JSON body of the named schema.
+    fn json_body(self, schema: &str, required: bool) -> Self {
+        self.body(json!({ "required": required, "content": { "application/json": { "schema": sref(schema) } } }))
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.0.insert("requestBody".into(), body);
+        self
+    }
+
+    fn response(mut self, status: u16, response: Value) -> Self {
+        self.responses().insert(status.to_string(), response);
+        self
+    }
+
+    /// The shared error responses for these statuses.
+    fn errors(mut self, statuses: &[u16]) -> Self {
+        for status in statuses {
+            let reference = format!("#/components/responses/{}", error_response_name(*status));
+            self.responses().insert(status.to_string(), json!({ "$ref": reference }));
+        }
+        self
+    }
+
+    /// An error response with this operation's own description of when it happens.
+    fn describe(mut self, status: u16, description: &str) -> Self {
+        let mut response = error_response(status);
+        response["description"] = description.into();
+        self.responses().insert(status.to_string(), response);
+        self
+    }
+
+    fn responses(&mut self) -> &mut Map<String, Value> {
+        match self.0.get_mut("responses") {
+            Some(Value::Object(responses)) => responses,
+            _ => unreachable!("Op::new inserts the responses object"),
+        }
+    }
+
+    fn build(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+// --- shared parameters and error responses --------------------------------
+
+fn parameters() -> Value {
+    json!({
+        "TicketId": {
+            "name": "ticket_id", "in": "path", "required": true,
+            "description": "The ticket's human id (`ACME-12`) or its internal id.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "AttachmentId": {
+            "name": "attachment_id", "in": "path", "required": true,
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "TokenId": {
+            "name": "token_id", "in": "path", "required": true,
+            "description": "The token's id (not its secret).",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+    })
+}
+
+/// The component name of the shared error response for an HTTP status.
+fn error_response_name(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthenticated",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "ValidationFailed",
+        500 => "Internal",
+        503 => "Unavailable",
+        _ => unreachable!("no shared error response for {status}"),
+    }
+}
+
+/// Statuses that have a shared error response.
+const ERROR_STATUSES: &[u16] = &[400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 503];
+
+fn error_responses() -> Value {
+    let mut responses = Map::new();
+    for status in ERROR_STATUSES {
+        responses.insert(error_response_name(*status).to_owned(), error_response(*status));
+    }
+    Value::Object(responses)
+}
+
+/// An error response whose `code` is narrowed to the codes this status carries
+/// (`ErrorCode::status` is the mapping; 503 is the health check's `internal`).
+fn error_response(status: u16) -> Value {
+    let codes: Vec<Value> = if status == 503 {
+        vec![wire(ErrorCode::Internal)]
+    } else {
+        ERROR_CODES.iter().filter(|code| code.status() == status).map(|code| wire(*code)).collect()
+    };
+    let description = match status {
+        400 => "The body is not valid JSON (`invalid_json`) or the request is malformed (`bad_request`).",
+        401 => "No valid credentials: missing, malformed, unknown or revoked token.",
+        403 => "The caller's role does not allow this (or a browser write came from another origin).",
+        404 => "No such route, or no such resource in the caller's org.",
+        405 => "The route does not take this method; `Allow` names those it takes.",
+        409 => "The request conflicts with the resource's current state.",
+        413 => "The body is larger than this endpoint accepts (1 MiB for JSON).",
+        415 => "The body is not of the type this endpoint takes (JSON: `Content-Type: application/json`).",
+        422 => "The body, query or path is well-formed but invalid; `fields` names the culprits.",
+        503 => "The database does not answer.",
+        _ => "Internal error; the server log has the details.",
+    };
+    let schema = json!({
+        "allOf": [
+            sref("Error"),
+            { "type": "object", "properties": { "error": { "type": "object", "properties": { "code": { "enum": codes } } } } },
+        ],
+    });
+    json_response(description, schema)
+}
+
+// --- schemas --------------------------------------------------------------
+
+fn schemas() -> Value {
+    let mut schemas = Map::new();
+    for part in [
+        enum_schemas(),
+        error_schemas(),
+        identity_schemas(),
+        identity_request_schemas(),
+        ticket_schemas(),
+        review_schemas(),
+        timeline_schemas(),
+        ticket_request_schemas(),
+        misc_schemas(),
+    ] {
+        if let Value::Object(part) = part {
+            schemas.extend(part);
+        }
+    }
+    Value::Object(schemas)
+}
+
+/// The wire name of a serde unit variant.
+fn wire<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).expect("a unit enum variant serialises to its name")
+}
+
+/// A string enum from a model type's list of values.
+fn wire_enum<T: serde::Serialize + Copy>(values: &[T], description: &str) -> Value {
+    let names: Vec<Value> = values.iter().map(|value| wire(*value)).collect();
+    json!({ "type": "string", "enum": names, "description": description })
+}
+
+fn enum_schemas() -> Value {
+    json!({
+        "Role": wire_enum(&Role::ALL, "What a person may do; each role can do everything the ones before it can."),
+        "Category": wire_enum(Category::ALL, "What kind of request a ticket is."),
+        "Severity": wire_enum(Severity::ALL, "How bad it is."),
+        "Status": wire_enum(
+            Status::ALL,
+            "Where a ticket is in its lifecycle. `pending_review` → open or closed; closed → open only.",
+        ),
+        "Source": wire_enum(Source::ALL, "How a ticket was raised."),
+        "ReviewStatus": wire_enum(ReviewStatus::ALL, "The outcome of the AI review."),
+        "AuthorType": wire_enum(AuthorType::ALL, "Who wrote a timeline entry."),
+        "FindingLevel": { "type": "string", "enum": ["info", "warning"], "description": "How serious a quality finding is." },
+        "ErrorCode": wire_enum(&ERROR_CODES, "A stable, machine-readable error code; each maps to one HTTP status."),
+    })
+}
+
+fn error_schemas() -> Value {
+    json!({
+        "Error": record(vec![("error", sref("ErrorDetail"))]).doc("The one error shape of the API."),
+        "ErrorDetail": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": sref("ErrorCode"),
+                "message": string().doc("For people; names the field for validation errors."),
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": string(),
+                    "description": "Per-field messages for validation errors, keyed by the field's name.",
+                },
+                "details": { "description": "Structured extras for some codes (e.g. the allowed next statuses of a 409)." },
+            },
+        },
+        "TransitionConflict": conflict_with("TransitionDetails", false),
+        "TransitionDetails": {
+            "type": "object",
+            "required": ["status", "allowed"],
+            "description": "Where the ticket is, and the statuses it may move to from there.",
+            "properties": { "status": sref("Status"), "allowed": array(sref("Status")) },
+        },
+        "FlaggedConflict": conflict_with("FlaggedReview", true),
+        "FlaggedReview": {
+            "type": "object",
+            "required": ["review_status", "flag_reason", "duplicates"],
+            "description": "Why the review flagged the ticket; file it anyway with `acknowledged: true`.",
+            "properties": {
+                "review_status": { "type": "string", "enum": ["flagged"] },
+                "flag_reason": string(),
+                "duplicates": array(sref("DuplicateCandidate")),
+            },
+        },
+    })
+}
+
+/// A 409 error whose `details` follow the named schema (always there, or only
+/// for some causes).
+fn conflict_with(details: &str, always: bool) -> Value {
+    let mut error = json!({
+        "type": "object",
+        "properties": { "code": { "enum": ["conflict"] }, "details": sref(details) },
+    });
+    if always {
+        error["required"] = json!(["details"]);
+    }
+    json!({ "allOf": [sref("Error"), { "type": "object", "properties": { "error": error } }] })
+}
+
+fn identity_schemas() -> Value {
+    json!({
+        "OrgView": record(vec![("id", string()), ("slug", string()), ("name", string())]).doc("An org as the caller sees it."),
+        "UserView": record(vec![
+            ("id", string()),
+            ("email", string()),
+            ("name", string()),
+            ("role", sref("Role")),
+            ("created_at", date_time()),
+        ]).doc("A person as members of the same org see them."),
+        "Me": record(vec![("user", sref("UserView")), ("org", sref("OrgView")), ("role", sref("Role"))])
+            .doc("Who is calling."),
+        "ApiTokenView": record(vec![
+            ("id", string()),
+            ("name", string()),
+            ("user_email", string()),
+            ("created_at", date_time()),
+            ("last_used_at", date_time().nullable()),
+            ("revoked_at", date_time().nullable()),
+        ]).doc("An API token as listed: never the secret itself."),
+        "NewApiToken": record(vec![
+            ("token", sref("ApiTokenView")),
+            ("secret", string().doc("The bearer token. Shown this once; only its hash is stored.")),
+        ]).doc("A freshly created API token."),
+    })
+}
+
+fn identity_request_schemas() -> Value {
+    let user = input(
+        &["email", "role"],
+        vec![
+            ("email", json!({ "type": "string", "minLength": 1, "description": "`name@example.com`; at most 254 bytes once trimmed." })),
+            ("name", json!({ "type": "string", "maxLength": MAX_NAME_CHARS, "description": "Defaults to the part of the email before `@`." })),
+            ("role", sref("Role")),
+            (
+                "password",
+                json!({ "type": "string", "minLength": MIN_PASSWORD_LEN, "description": "For signing in through the browser; none leaves the person without one." })
+                    .nullable(),
+            ),
+        ],
+    );
+    let token = input(
+        &[],
+        vec![(
+            "name",
+            string().doc("What the token is for; at most 100 characters once trimmed. Defaults to `API token`."),
+        )],
+    );
+    json!({
+        "CreateUserRequest": user.example(json!({ "email": "ada@acme.test", "name": "Ada", "role": "member" })),
+        "CreateTokenRequest": token.example(json!({ "name": "CI" })),
+    })
+}
+
+/// The fields of a ticket; `TicketDetail` adds to them (serde `flatten`).
+fn ticket_properties() -> Properties {
+    vec![
+        ("ticket_id", string().doc("The human id, `<ORG>-<N>`; every API path accepts it.")),
+        ("id", string().doc("The internal id (also accepted in paths).")),
+        ("number", json!({ "type": "integer", "format": "int64", "minimum": 1 })),
+        ("subject", string()),
+        ("description", string()),
+        ("category", sref("Category")),
+        ("severity", sref("Severity")),
+        ("status", sref("Status")),
+        ("source", sref("Source")),
+        ("cluster_id", string().nullable().doc("The instance the ticket is about, if any.")),
+        ("ai_summary", string().nullable()),
+        ("ai_review_status", sref("ReviewStatus")),
+        ("duplicate_of", string().nullable().doc("Human id of the ticket this one duplicates, when linked.")),
+        ("created_by", sref("PersonRef").nullable()),
+        ("created_at", date_time()),
+        ("updated_at", date_time()),
+        ("last_seq", count().doc("Highest timeline `seq` so far.")),
+        ("comment_count", count()),
+        ("attachment_count", count()),
+    ]
+}
+
+fn ticket_schemas() -> Value {
+    let mut detail = ticket_properties();
+    detail.extend([
+        ("comments", array(sref("TimelineEntry")).doc("The comment entries of the timeline, oldest first.")),
+        ("attachments", array(sref("Attachment"))),
+        ("timeline", array(sref("TimelineEntry")).doc("The whole timeline, oldest first.")),
+        ("following", json!({ "type": "boolean", "description": "Whether the caller follows this ticket." })),
+    ]);
+    json!({
+        "PersonRef": record(vec![("id", string()), ("email", string()), ("name", string())])
+            .doc("A person as shown next to what they did."),
+        "Ticket": record(ticket_properties()).doc("A ticket without its timeline."),
+        "TicketDetail": record(detail).doc("A ticket with everything on it."),
+        "Attachment": record(vec![
+            ("id", string()),
+            ("filename", string()),
+            ("content_type", string().doc("The type detected from the content, not the name.")),
+            ("size", count().doc("Bytes.")),
+            ("sha256", string()),
+            ("uploaded_by", sref("PersonRef").nullable()),
+            ("created_at", date_time()),
+        ]).doc("An uploaded file on a ticket."),
+        "Pagination": record(vec![
+            ("page", json!({ "type": "integer", "minimum": 1 })),
+            ("page_size", json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE })),
+            ("total_pages", json!({ "type": "integer", "minimum": 0 })),
+            ("total_count", json!({ "type": "integer", "format": "int64", "minimum": 0 })),
+        ]),
+        "TicketPage": record(vec![("result", array(sref("Ticket"))), ("pagination", sref("Pagination"))]),
+    })
+}
+
+fn review_schemas() -> Value {
+    json!({
+        "Finding": record(vec![
+            ("code", string().doc("Stable code, e.g. `too_short`, `no_error_text`, `no_environment`.")),
+            ("level", sref("FindingLevel")),
+            ("message", string()),
+        ]).doc("Something the review noticed about the ticket's text."),
+        "ClarifyingQuestion": record(vec![
+            ("id", string().doc("Stable id to answer it by (the finding's code).")),
+            ("question", string()),
+        ]).doc("A question whose answer would make the ticket actionable."),
+        "ClarificationAnswer": record(vec![("question_id", string()), ("answer", string())]),
+        "DuplicateCandidate": record(vec![
+            ("ticket_id", string()),
+            ("subject", string()),
+            ("status", sref("Status")),
+            ("score", json!({ "type": "number", "format": "double", "minimum": 0, "maximum": 1, "description": "Similarity; higher is more alike." })),
+        ]).doc("A likely duplicate among the org's tickets."),
+        "Review": record(vec![
+            ("review_id", string().doc("Pass it to `createTicket`.")),
+            ("status", sref("ReviewStatus")),
+            ("flag_reason", string().nullable().doc("Why the review flagged the ticket, when it did.")),
+            ("summary", string()),
+            ("severity", sref("Severity")),
+            ("category", sref("Category")),
+            ("findings", array(sref("Finding"))),
+            ("questions", array(sref("ClarifyingQuestion"))),
+            ("duplicates", array(sref("DuplicateCandidate")).doc("Ranked, most similar first.")),
+            ("reviewer", string().doc("Which reviewer answered (`offline`, or an LLM's name).")),
+        ]).doc("The review's answer."),
+    })
+}
+
+/// The timeline's kinds (serde `tag = "kind"`, snake_case) with their own fields.
+fn timeline_kinds() -> Vec<(&'static str, &'static str, Properties)> {
+    vec![
+        ("created", "The ticket was raised.", vec![("source", sref("Source"))]),
+        ("comment", "A comment.", vec![("body", string())]),
+        (
+            "status_changed",
+            "The status moved.",
+            vec![("from", sref("Status")), ("to", sref("Status")), ("reason", string().nullable())],
+        ),
+        (
+            "field_changed",
+            "Severity, category or subject changed.",
+            vec![("field", string()), ("from", string()), ("to", string())],
+        ),
+        (
+            "reviewed",
+            "The AI review's outcome at filing time.",
+            vec![
+                ("status", sref("ReviewStatus")),
+                ("summary", string()),
+                ("reviewer", string()),
+                ("notes", array(string())),
+            ],
+        ),
+        (
+            "clarified",
+            "Answers to the review's clarifying questions.",
+            vec![("answers", array(sref("ClarificationAnswer")))],
+        ),
+        ("attached", "A file was attached.", vec![("attachment", sref("Attachment"))]),
+        ("followed", "Someone follows the ticket.", vec![]),
+        ("duplicate_linked", "The ticket was linked as a duplicate of another.", vec![("of", string())]),
+        (
+            "instance_context",
+            "The instance's context, attached at creation.",
+            vec![("instance_id", string()), ("name", string()), ("summary", string())],
+        ),
+    ]
+}
+
+/// `status_changed` → `TimelineStatusChanged`.
+fn timeline_schema_name(kind: &str) -> String {
+    let camel: String = kind
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect();
+    format!("Timeline{camel}")
+}
+
+fn timeline_schemas() -> Value {
+    let mut schemas = Map::new();
+    let mut one_of = Vec::new();
+    let mut mapping = Map::new();
+    for (kind, description, fields) in timeline_kinds() {
+        let name = timeline_schema_name(kind);
+        let mut properties = vec![
+            (
+                "seq",
+                json!({ "type": "integer", "format": "int64", "minimum": 1, "description": "Position in the timeline, from 1, without gaps." }),
+            ),
+            ("at", date_time()),
+            ("author_type", sref("AuthorType")),
+            ("author", sref("PersonRef").nullable()),
+            ("kind", json!({ "type": "string", "enum": [kind] })),
+        ];
+        properties.extend(fields);
+        schemas.insert(name.clone(), record(properties).doc(description));
+        one_of.push(sref(&name));
+        mapping.insert(kind.to_owned(), format!("#/components/schemas/{name}").into());
+    }
+    schemas.insert(
+        "TimelineEntry".to_owned(),
+        json!({
+            "description": "One entry of a ticket's append-only timeline; `kind` says what happened.",
+            "oneOf": one_of,
+            "discriminator": { "propertyName": "kind", "mapping": mapping },
+        }),
+    );
+    Value::Object(schemas)
+}
+
+fn ticket_request_schemas() -> Value {
+    json!({
+        "ReviewRequest": input(
+            &["subject", "description"],
+            vec![
+                ("subject", subject()),
+                ("description", description()),
+                ("category", sref("Category").nullable()),
+                ("cluster_id", string().nullable().doc("An instance of the org; its context informs the review.")),
+            ],
+        ).example(json!({
+            "subject": "Deploys fail with ImagePullBackOff since this morning",
+            "description": "Every deploy to the staging cluster fails: pods stay in ImagePullBackOff with \
+                `unauthorized: authentication required`. Nothing changed on our side.",
+            "category": "bug",
+        })),
+        "CreateTicketRequest": create_ticket_request(),
+        "UpdateTicketRequest": input(
+            &[],
+            vec![
+                ("status", sref("Status").nullable()),
+                ("severity", sref("Severity").nullable()),
+                ("category", sref("Category").nullable()),
+                ("subject", subject().nullable()),
+                ("reason", reason()),
+            ],
+        ).example(json!({ "status": "in_progress", "reason": "Looking into it" })),
+        "CreateCommentRequest": input(
+            &["body"],
+            vec![
+                ("body", json!({ "type": "string", "minLength": 1, "maxLength": MAX_COMMENT_CHARS })),
+                (
+                    "author_type",
+                    json!({ "type": "string", "enum": ["user", "team"], "description": "`team` needs the operator role. Defaults to `user`." })
+                        .nullable(),
+                ),
+            ],
+        ).example(json!({ "body": "Still happening after the restart." })),
+    })
+}
+
+fn create_ticket_request() -> Value {
+    let answer = json!({
+        "type": "object",
+        "required": ["question_id", "answer"],
+        "properties": {
+            "question_id": string().doc("A question's `id` from the review."),
+            "answer": string().doc("At most 2000 characters; blank answers are ignored."),
+        },
+    });
+    let mut schema = input(
+        &[],
+        vec![
+            ("subject", subject().nullable().doc("Required unless `review_id` is given.")),
+            ("description", description().nullable()),
+            ("category", sref("Category").nullable()),
+            ("severity", sref("Severity").nullable()),
+            ("cluster_id", string().nullable()),
+            ("review_id", string().nullable().doc("A review from `reviewTicket`: its text and suggestions are used.")),
+            (
+                "acknowledged",
+                json!({ "type": "boolean", "description": "Files a ticket the review flagged." }).nullable(),
+            ),
+            ("clarification_answers", array(answer).nullable().doc("Answers to the review's clarifying questions.")),
+            (
+                "source",
+                json!({
+                    "type": "string",
+                    "enum": ["api", "cli", "portal"],
+                    "description": "Defaults to how the caller authenticated (`api` for tokens).",
+                })
+                .nullable(),
+            ),
+        ],
+    );
+    schema["anyOf"] = json!([{ "required": ["subject"] }, { "required": ["review_id"] }]);
+    schema.example(json!({
+        "subject": "Cannot invite a colleague to the org",
+        "description": "The invite dialog answers `403 forbidden` for every address I try.",
+        "category": "account",
+        "severity": "medium",
+        "source": "api",
+    }))
+}
+
+fn misc_schemas() -> Value {
+    json!({
+        "CloseTicketRequest": input(&[], vec![("reason", reason())]).example(json!({ "reason": "Works again" })),
+        "FollowTicketRequest": input(
+            &[],
+            vec![(
+                "comment",
+                json!({ "type": "string", "maxLength": MAX_COMMENT_CHARS })
+                    .nullable()
+                    .doc("Posted as a comment when not blank (needs the member role)."),
+            )],
+        )
+        .example(json!({ "comment": "Same here since the upgrade." })),
+        "AttachmentUpload": {
+            "type": "object",
+            "required": ["file"],
+            "properties": { "file": { "type": "string", "format": "binary", "description": "The file (logs, manifests, screenshots)." } },
+        },
+        "Health": record(vec![("status", json!({ "type": "string", "enum": ["ok"] }))]),
+    })
+}
+
+// --- schema helpers -------------------------------------------------------
+
+/// An object's fields, in order, with their schemas.
+type Properties = Vec<(&'static str, Value)>;
+
+fn sref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn pref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn date_time() -> Value {
+    json!({ "type": "string", "format": "date-time" })
+}
+
+fn count() -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": 0 })
+}
+
+fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+fn subject() -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": MAX_SUBJECT_CHARS })
+}
+
+/// Why a status changed (PATCH, close): recorded on the timeline.
+fn reason() -> Value {
+    string().nullable().doc("Why, recorded with the status change; at most 2000 characters once trimmed.")
+}
+
+fn description() -> Value {
+    json!({ "type": "string", "maxLength": MAX_DESCRIPTION_CHARS })
+}
+
+/// A response object: every field required (serde always writes them), no others.
+fn record(properties: Properties) -> Value {
+    let required: Vec<Value> = properties.iter().map(|(name, _)| Value::from(*name)).collect();
+    let properties: Map<String, Value> =
+        properties.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
+    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
+}
+
+/// A request body of a `deny_unknown_fields` type.
+fn input(required: &[&str], properties: Properties) -> Value {
+    let mut schema = record(properties);
+    schema["required"] = json!(required);
+    if required.is_empty() {
+        if let Value::Object(object) = &mut schema {
+            object.remove("required");
+        }
+    }
+    schema
+}
+
+/// Small builders on schema values.
+trait SchemaExt {
+    /// Adds a description (wrapping a `$ref`, whose siblings OpenAPI 3.0 ignores).
+    fn doc(self, description: &str) -> Value;
+    /// Allows `null` (wrapping a `$ref`; adding `null` to an inline `enum`).
+    fn nullable(self) -> Value;
+    /// Adds an example.
+    fn example(self, example: Value) -> Value;
+}
+
+impl SchemaExt for Value {
+    fn doc(self, description: &str) -> Value {
+        let mut schema = wrap_ref(self);
+        schema["description"] = description.into();
+        schema
+    }
+
+    fn nullable(self) -> Value {
+        let mut schema = wrap_ref(self);
+        if let Some(Value::Array(values)) = schema.get_mut("enum") {
+            values.push(Value::Null);
+        }
+        schema["nullable"] = true.into();
+        schema
+    }
+
+    fn example(mut self, example: Value) -> Value {
+        self["example"] = example;
+        self
+    }
+}
+
+/// `{"$ref": …}` → `{"allOf": [{"$ref": …}]}`, so that siblings count.
+fn wrap_ref(schema: Value) -> Value {
+    if schema.get("$ref").is_some() {
+        json!({ "allOf": [schema] })
+    } else {
+        schema
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use opsdesk_app::error::AppError;
+    use opsdesk_app::model::{
+        ApiTokenView, Attachment, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket,
+        DuplicateCandidate, Finding, FindingLevel, FollowTicket, Me, NewApiToken, NewComment, OrgView, Pagination,
+        PersonRef, Review, ReviewRequest, Ticket, TicketDetail, TicketPage, TimelineEntry, TimelineEvent, UpdateTicket,
+        UserView,
+    };
+    use std::collections::BTreeSet;
+
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+    fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+        let mut found = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths is an object") {
+            for method in METHODS {
+                if let Some(operation) = item.get(method) {
+                    found.push((path.clone(), method.to_owned(), operation));
+                }
+            }
+        }
+        found
+    }
+
+    fn walk<'a>(value: &'a Value, visit: &mut dyn FnMut(&'a Map<String, Value>)) {
+        match value {
+            Value::Object(object) => {
+                visit(object);
+                object.values().for_each(|child| walk(child, visit));
+            }
+            Value::Array(items) => items.iter().for_each(|child| walk(child, visit)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn is_an_openapi_3_0_3_object() {
+        let doc = document();
+        assert!(doc.is_object());
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+        // It survives a round trip through text, as it is served.
+        let text = serde_json::to_string(&doc).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), doc);
+    }
+
+    #[test]
+    fn every_ref_points_to_an_existing_component() {
+        let doc = document();
+        let mut refs = Vec::new();
+        walk(&doc, &mut |object| {
+            if let Some(reference) = object.get("$ref") {
+                refs.push(reference.as_str().expect("$ref is a string").to_owned());
+            }
+        });
+        assert!(refs.len() > 50, "expected the document to use references, found {}", refs.len());
+        for reference in refs {
+            assert!(reference.starts_with("#/components/"), "{reference} is not a local component");
+            assert!(doc.pointer(&reference[1..]).is_some(), "{reference} points nowhere");
+        }
+        // Discriminator mappings are references too.
+        for target in
+            doc["components"]["schemas"]["TimelineEntry"]["discriminator"]["mapping"].as_object().unwrap().values()
+        {
+            assert!(doc.pointer(&target.as_str().unwrap()[1..]).is_some(), "{target} points nowhere");
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_a_client_error_and_is_uniquely_named() {
+        let doc = document();
+        let mut ids = BTreeSet::new();
+        let all = operations(&doc);
+        assert_eq!(all.len(), 19, "every route of the brief is described");
+        for (path, method, operation) in all {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");
+            assert!(responses.keys().any(|status| status.starts_with('2')), "{method} {path} lists no 2xx response");
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        }
+        // Links name operations that exist.
+        walk(&doc["paths"], &mut |object| {
+            if let Some(Value::Object(links)) = object.get("links") {
+                for link in links.values() {
+                    assert!(ids.contains(link["operationId"].as_str().unwrap()), "link to unknown {link}");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared() {
+        let doc = document();
+        for (path, method, operation) in operations(&doc) {
+            let item = &doc["paths"][&path];
+            let mut declared = BTreeSet::new();
+            for parameter in
+                item["parameters"].as_array().into_iter().chain(operation["parameters"].as_array()).flatten()
+            {
+                let parameter = match parameter.get("$ref") {
+                    Some(reference) => doc.pointer(&reference.as_str().unwrap()[1..]).unwrap(),
+                    None => parameter,
+                };
+                if parameter["in"] == "path" {
+                    assert_eq!(parameter["required"], true);
+                    declared.insert(parameter["name"].as_str().unwrap().to_owned());
+                }
+            }
+            let in_template: BTreeSet<String> =
+                path.split('{').skip(1).map(|rest| rest.split('}').next().unwrap().to_owned()).collect();
+            assert_eq!(declared, in_template, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn error_codes_are_complete_and_narrowed_per_status() {
+        // A new ErrorCode fails to compile here until ERROR_CODES names it.
+        for code in ERROR_CODES {
+            match code {
+                ErrorCode::BadRequest
+                | ErrorCode::InvalidJson
+                | ErrorCode::Unauthenticated
+                | ErrorCode::Forbidden
+                | ErrorCode::NotFound
+                | ErrorCode::MethodNotAllowed
+                | ErrorCode::Conflict
+                | ErrorCode::PayloadTooLarge
+                | ErrorCode::UnsupportedMediaType
+                | ErrorCode::ValidationFailed
+                | ErrorCode::Internal => {}
+            }
+        }
+        let doc = document();
+        let narrowed =
+            &doc["components"]["responses"]["BadRequest"]["content"]["application/json"]["schema"]["allOf"][1];
+        assert_eq!(
+            narrowed["properties"]["error"]["properties"]["code"]["enum"],
+            json!(["bad_request", "invalid_json"])
+        );
+        for status in ERROR_STATUSES {
+            let name = error_response_name(*status);
+            let codes = &doc["components"]["responses"][name]["content"]["application/json"]["schema"]["allOf"][1];
+            assert!(
+                !codes["properties"]["error"]["properties"]["code"]["enum"].as_array().unwrap().is_empty(),
+                "{name}"
+            );
+        }
+    }
+
+    // --- the schemas against real serde output ----------------------------
+
+    /// Checks `value` against `schema` for the keywords this document uses.
+    fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let target = doc.pointer(&reference[1..]).ok_or(format!("{at}: {reference} points nowhere"))?;
+            return check(doc, target, value, at);
+        }
+        if value.is_null() {
+            return if schema["nullable"] == true { Ok(()) } else { Err(format!("{at}: null is not allowed")) };
+        }
+        for branch in schema["allOf"].as_array().into_iter().flatten() {
+            check(doc, branch, value, at)?;
+        }
+        if let Some(branches) = schema["oneOf"].as_array() {
+            let kind_property =
+                schema["discriminator"]["propertyName"].as_str().ok_or(format!("{at}: no discriminator"))?;
+            let kind = value[kind_property].as_str().ok_or(format!("{at}: no {kind_property}"))?;
+            let target =
+                schema["discriminator"]["mapping"][kind].as_str().ok_or(format!("{at}: {kind} is not mapped"))?;
+            assert!(branches.contains(&json!({ "$ref": target })));
+            return check(doc, &json!({ "$ref": target }), value, at);
+        }
+        let type_matches = match schema["type"].as_str() {
+            None => true,
+            Some("string") => value.is_string(),
+            Some("integer") => value.is_i64() || value.is_u64(),
+            Some("number") => value.is_number(),
+            Some("boolean") => value.is_boolean(),
+            Some("array") => value.is_array(),
+            Some("object") => value.is_object(),
+            Some(other) => return Err(format!("{at}: unknown type {other}")),
+        };
+        if !type_matches {
+            return Err(format!("{at}: {value} is not {}", schema["type"]));
+        }
+        if let Some(allowed) = schema["enum"].as_array() {
+            if !allowed.contains(value) {
+                return Err(format!("{at}: {value} is not one of {}", schema["enum"]));
+            }
+        }
+        if schema["format"] == "date-time" {
+            DateTime::parse_from_rfc3339(value.as_str().unwrap()).map_err(|e| format!("{at}: {value}: {e}"))?;
+        }
+        if let (Some(minimum), Some(number)) = (schema["minimum"].as_f64(), value.as_f64()) {
+            if number < minimum {
+                return Err(format!("{at}: {value} < {minimum}"));
+            }
+        }
+        if let Some(items) = value.as_array() {
+            for (index, item) in items.iter().enumerate() {
+                check(doc, &schema["items"], item, &format!("{at}[{index}]"))?;
+            }
+        }
+        if let Some(object) = value.as_object() {
+            for name in schema["required"].as_array().into_iter().flatten() {
+                if !object.contains_key(name.as_str().unwrap()) {
+                    return Err(format!("{at}: {name} is documented as required but not sent"));
+                }
+            }
+            for (name, field) in object {
+                match schema["properties"].get(name) {
+                    Some(field_schema) => check(doc, field_schema, field, &format!("{at}.{name}"))?,
+                    None if schema["additionalProperties"] == false => {
+                        return Err(format!("{at}: {name} is sent but not documented"));
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn assert_conforms(name: &str, value: impl serde::Serialize) {
+        let doc = document();
+        let value = serde_json::to_value(value).unwrap();
+        if let Err(error) = check(&doc, &sref(name), &value, name) {
+            panic!("{error}\nin {value:#}");
+        }
+    }
+
+    fn time() -> DateTime<Utc> {
+        "2025-03-01T09:30:00.123Z".parse().unwrap()
+    }
+
+    fn person() -> PersonRef {
+        PersonRef { id: "0195-u1".into(), email: "ada@acme.test".into(), name: "Ada".into() }
+    }
+
+    fn attachment() -> Attachment {
+        Attachment {
+            id: "0195-a1".into(),
+            filename: "pod.log".into(),
+            content_type: "text/plain".into(),
+            size: 812,
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            uploaded_by: Some(person()),
+            created_at: time(),
+        }
+    }
+
+    fn ticket(cluster: Option<&str>) -> Ticket {
+        Ticket {
+            ticket_id: "ACME-12".into(),
+            id: "0195-t12".into(),
+            number: 12,
+            subject: "Deploys fail".into(),
+            description: "ImagePullBackOff".into(),
+            category: Category::Bug,
+            severity: Severity::High,
+            status: Status::Open,
+            source: Source::Api,
+            cluster_id: cluster.map(str::to_owned),
+            ai_summary: cluster.map(|_| "Registry credentials expired".to_owned()),
+            ai_review_status: ReviewStatus::Passed,
+            duplicate_of: None,
+            created_by: cluster.map(|_| person()),
+            created_at: time(),
+            updated_at: time(),
+            last_seq: 3,
+            comment_count: 1,
+            attachment_count: 1,
+        }
+    }
+
+    /// One event of every kind. A new variant fails to compile in the match
+    /// below until it is sampled here (and documented in `timeline_kinds`).
+    fn every_event() -> Vec<TimelineEvent> {
+        let events = vec![
+            TimelineEvent::Created { source: Source::Cli },
+            TimelineEvent::Comment { body: "Still failing".into() },
+            TimelineEvent::StatusChanged { from: Status::Open, to: Status::InProgress, reason: None },
+            TimelineEvent::StatusChanged {
+                from: Status::InProgress,
+                to: Status::Resolved,
+                reason: Some("Fixed".into()),
+            },
+            TimelineEvent::FieldChanged { field: "severity".into(), from: "low".into(), to: "high".into() },
+            TimelineEvent::Reviewed {
+                status: ReviewStatus::Flagged,
+                summary: "Too short".into(),
+                reviewer: "offline".into(),
+                notes: vec!["no error text".into()],
+            },
+            TimelineEvent::Clarified {
+                answers: vec![ClarificationAnswer { question_id: "no_environment".into(), answer: "prod".into() }],
+            },
+            TimelineEvent::Attached { attachment: attachment() },
+            TimelineEvent::Followed,
+            TimelineEvent::DuplicateLinked { of: "ACME-3".into() },
+            TimelineEvent::InstanceContext {
+                instance_id: "i-1".into(),
+                name: "staging".into(),
+                summary: "k8s 1.31".into(),
+            },
+        ];
+        for event in &events {
+            match event {
+                TimelineEvent::Created { .. }
+                | TimelineEvent::Comment { .. }
+                | TimelineEvent::StatusChanged { .. }
+                | TimelineEvent::FieldChanged { .. }
+                | TimelineEvent::Reviewed { .. }
+                | TimelineEvent::Clarified { .. }
+                | TimelineEvent::Attached { .. }
+                | TimelineEvent::Followed
+                | TimelineEvent::DuplicateLinked { .. }
+                | TimelineEvent::InstanceContext { .. } => {}
+            }
+        }
+        events
+    }
+
+    fn entries() -> Vec<TimelineEntry> {
+        every_event()
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| TimelineEntry {
+                seq: index as i64 + 1,
+                at: time(),
+                author_type: if index % 2 == 0 { AuthorType::System } else { AuthorType::User },
+                author: (index % 2 == 1).then(person),
+                event,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tickets_and_timelines_match_their_schemas() {
+        assert_conforms("Ticket", ticket(None));
+        assert_conforms("Ticket", ticket(Some("i-1")));
+        assert_conforms("Attachment", attachment());
+        assert_conforms("Attachment", Attachment { uploaded_by: None, ..attachment() });
+        for entry in entries() {
+            assert_conforms("TimelineEntry", &entry);
+        }
+        assert_conforms(
+            "TicketDetail",
+            TicketDetail {
+                ticket: ticket(Some("i-1")),
+                comments: entries().into_iter().filter(|e| matches!(e.event, TimelineEvent::Comment { .. })).collect(),
+                attachments: vec![attachment()],
+                timeline: entries(),
+                following: true,
+            },
+        );
+        assert_conforms(
+            "TicketPage",
+            TicketPage {
+                result: vec![ticket(None), ticket(Some("i-1"))],
+                pagination: Pagination { page: 1, page_size: 25, total_pages: 1, total_count: 2 },
+            },
+        );
+        // Every kind is documented, and nothing else.
+        let documented: BTreeSet<String> = timeline_kinds().into_iter().map(|(kind, _, _)| kind.to_owned()).collect();
+        let sent: BTreeSet<String> =
+            entries().iter().map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(documented, sent);
+    }
+
+    #[test]
+    fn reviews_match_their_schema() {
+        let review = Review {
+            review_id: "0195-r1".into(),
+            status: ReviewStatus::Flagged,
+            flag_reason: Some("Looks like a duplicate".into()),
+            summary: "Registry credentials expired".into(),
+            severity: Severity::Medium,
+            category: Category::Technical,
+            findings: vec![Finding {
+                code: "too_short".into(),
+                level: FindingLevel::Warning,
+                message: "Say more".into(),
+            }],
+            questions: vec![ClarifyingQuestion { id: "no_environment".into(), question: "Which cluster?".into() }],
+            duplicates: vec![DuplicateCandidate {
+                ticket_id: "ACME-3".into(),
+                subject: "Pulls fail".into(),
+                status: Status::Resolved,
+                score: 0.82,
+            }],
+            reviewer: "offline".into(),
+        };
+        assert_conforms("Review", &review);
+        assert_conforms("Review", Review { flag_reason: None, status: ReviewStatus::Passed, ..review.clone() });
+        assert_conforms(
+            "Finding",
+            Finding { code: "no_error_text".into(), level: FindingLevel::Info, message: "Paste the error".into() },
+        );
+    }
+
+    #[test]
+    fn identities_and_errors_match_their_schemas() {
+        let user = UserView {
+            id: "0195-u1".into(),
+            email: "ada@acme.test".into(),
+            name: "Ada".into(),
+            role: Role::Admin,
+            created_at: time(),
+        };
+        assert_conforms("UserView", &user);
+        assert_conforms(
+            "Me",
+            Me {
+                user: user.clone(),
+                org: OrgView { id: "o1".into(), slug: "acme".into(), name: "Acme".into() },
+                role: Role::Admin,
+            },
+        );
+        let token = ApiTokenView {
+            id: "0195-k1".into(),
+            name: "CI".into(),
+            user_email: "ada@acme.test".into(),
+            created_at: time(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        assert_conforms(
+            "ApiTokenView",
+            ApiTokenView { last_used_at: Some(time()), revoked_at: Some(time()), ..token.clone() },
+        );
+        assert_conforms("NewApiToken", NewApiToken { token, secret: "odk_secret".into() });
+
+        let doc = document();
+        let invalid = json!({ "error": AppError::invalid_field("email", "email is required") });
+        check(
+            &doc,
+            &doc["components"]["responses"]["ValidationFailed"]["content"]["application/json"]["schema"],
+            &invalid,
+            "422",
+        )
+        .unwrap();
+        assert!(check(
+            &doc,
+            &doc["components"]["responses"]["NotFound"]["content"]["application/json"]["schema"],
+            &invalid,
+            "404"
+        )
+        .is_err());
+        // The 409s as `crate::tickets` sends them.
+        let transition = json!({
+            "error": AppError::conflict("a ticket cannot move from closed to resolved; allowed next: open")
+                .with_details(json!({ "status": Status::Closed, "allowed": Status::Closed.next() }))
+        });
+        check(&doc, &sref("TransitionConflict"), &transition, "409").unwrap();
+        let raced = json!({ "error": AppError::conflict("the ticket changed while saving; reload and try again") });
+        check(&doc, &sref("TransitionConflict"), &raced, "409").unwrap();
+        let flagged = json!({
+            "error": AppError::conflict("Looks like ACME-3. Send \"acknowledged\": true to file it anyway.").with_details(
+                json!({ "review_status": "flagged", "flag_reason": "Looks like ACME-3", "duplicates": Vec::<DuplicateCandidate>::new() })
+            )
+        });
+        check(&doc, &sref("FlaggedConflict"), &flagged, "409").unwrap();
+        assert!(check(&doc, &sref("FlaggedConflict"), &raced, "409").is_err(), "a flagged 409 always has details");
+    }
+
+    /// A request schema names exactly the model type's fields; its example is
+    /// accepted; `null` is accepted exactly where the schema says `nullable`;
+    /// unknown fields are refused exactly where it forbids them.
+    fn assert_request_matches<T: serde::Serialize + serde::de::DeserializeOwned>(name: &str, sample: T) {
+        let doc = document();
+        let schema = &doc["components"]["schemas"][name];
+        let properties = schema["properties"].as_object().unwrap();
+        let sent = serde_json::to_value(sample).unwrap();
+        let documented: BTreeSet<&String> = properties.keys().collect();
+        assert_eq!(documented, sent.as_object().unwrap().keys().collect(), "{name}: documented vs model fields");
+        let example = schema["example"].clone();
+        if let Err(error) = serde_json::from_value::<T>(example.clone()) {
+            panic!("{name}: the example is refused: {error}");
+        }
+        for (field, field_schema) in properties {
+            let mut with_null = example.clone();
+            with_null[field] = Value::Null;
+            let accepted = serde_json::from_value::<T>(with_null).is_ok();
+            assert_eq!(accepted, field_schema["nullable"] == true, "{name}.{field}: null accepted = {accepted}");
+        }
+        let mut unknown = example;
+        unknown["not_a_field"] = json!(1);
+        let accepted = serde_json::from_value::<T>(unknown).is_ok();
+        assert_eq!(accepted, schema["additionalProperties"] != false, "{name}: unknown fields accepted = {accepted}");
+    }
+
+    #[test]
+    fn request_schemas_match_the_model_types() {
+        assert_request_matches("ReviewRequest", ReviewRequest::default());
+        assert_request_matches("CreateTicketRequest", CreateTicket::default());
+        assert_request_matches("UpdateTicketRequest", UpdateTicket::default());
+        assert_request_matches("CreateCommentRequest", NewComment { body: "Hi".into(), author_type: None });
+        assert_request_matches("CloseTicketRequest", CloseTicket::default());
+        assert_request_matches("FollowTicketRequest", FollowTicket::default());
+        // Nullable enums keep `null` among their values, as OpenAPI 3.0.3 asks.
+        let source = &document()["components"]["schemas"]["CreateTicketRequest"]["properties"]["source"];
+        assert_eq!(source["enum"], json!(["api", "cli", "portal", null]));
+    }
+}

@@ -1,0 +1,60 @@
+//! The embedded SQLite backend: one file under the data directory, WAL mode,
+//! foreign keys on, a busy timeout so that concurrent writers wait instead of
+//! failing.
+
+mod accounts;
+mod tickets;
+
+use super::{Store, StoreError, StoreResult};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How long a writer waits for the lock before giving up: long enough for any
+/// burst of writes we expect, short enough to surface a stuck transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQLite serialises writers anyway; a few connections serve concurrent readers.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url`, e.g. `sqlite:data/opsdesk.db`.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// Maps a unique-constraint failure to a readable conflict.
+pub(super) fn conflict_on_unique(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        _ => StoreError::Database(error),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
