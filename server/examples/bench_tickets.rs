@@ -3,7 +3,7 @@
 //! the ticket list with filters, full-text search, the AI review with its
 //! duplicate search, and the ticket creation rate.
 //!
-//!     cargo run --release -p opsdesk-server --example bench_tickets [-- <tickets>]
+//!     cargo run --release -p opsdesk-server --example bench_tickets [-- <tickets> [<keep-data-dir>]]
 //!
 //! Prints a Markdown table for docs/benchmarks.md. It asserts no timing.
 
@@ -75,12 +75,14 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let count: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let data_dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    // A second argument keeps the seeded data there, for looking into afterwards.
+    let data_dir = std::env::args().nth(2).map(std::path::PathBuf::from).unwrap_or_else(|| temp.path().to_path_buf());
     let options = Options {
         addr: "127.0.0.1:0".parse()?,
-        data_dir: data_dir.path().to_path_buf(),
+        data_dir: data_dir.clone(),
         database_url: None,
-        site_root: data_dir.path().join("site"),
+        site_root: data_dir.join("site"),
         secure_cookies: false,
         public_origin: None,
         attachments: Default::default(),

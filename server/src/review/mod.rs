@@ -26,6 +26,12 @@ const MAX_DUPLICATES: usize = 5;
 const CANDIDATES: u32 = 50;
 /// How many of the text's rarest terms go into the candidate query.
 const QUERY_TERMS: usize = 16;
+/// Terms in more than this share of all tickets say little about which one
+/// is alike, yet make the full-text query rank a large part of the org: they
+/// stay out of the candidate query (they still count in the final score).
+const COMMON_TERM_SHARE: f64 = 0.05;
+/// Rarest terms kept in the candidate query however common they are.
+const MIN_QUERY_TERMS: usize = 4;
 
 /// Analyses a ticket's text.
 #[async_trait]
@@ -84,7 +90,9 @@ pub async fn find_duplicates(
 
     let mut rarest = distinct.clone();
     rarest.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then_with(|| a.cmp(b)));
-    rarest.truncate(QUERY_TERMS);
+    let common = |term: &String| frequencies.get(term).copied().unwrap_or(0) as f64 > COMMON_TERM_SHARE * total as f64;
+    let informative = rarest.iter().take_while(|t| !common(t)).count().max(MIN_QUERY_TERMS);
+    rarest.truncate(informative.min(QUERY_TERMS));
     let candidates = store.duplicate_candidates(org_id, &rarest, CANDIDATES).await?;
 
     // Candidate terms not in the query still need weights for the cosine.
