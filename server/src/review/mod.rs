@@ -32,6 +32,9 @@ const QUERY_TERMS: usize = 16;
 const COMMON_TERM_SHARE: f64 = 0.05;
 /// Rarest terms kept in the candidate query however common they are.
 const MIN_QUERY_TERMS: usize = 4;
+/// From this many tickets on, common terms are left out of the candidate
+/// query; below it every ticket is cheap to rank.
+const LARGE_CORPUS: i64 = 1_000;
 
 /// Analyses a ticket's text.
 #[async_trait]
@@ -88,11 +91,17 @@ pub async fn find_duplicates(
     let (frequencies, total) = store.term_frequencies(&distinct).await?;
     let weight = |term: &str| idf(frequencies.get(term).copied().unwrap_or(0), total);
 
-    let mut rarest = distinct.clone();
+    // Only terms some ticket has can find a candidate; rarest first.
+    let mut rarest: Vec<String> =
+        distinct.iter().filter(|t| frequencies.get(*t).copied().unwrap_or(0) > 0).cloned().collect();
     rarest.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then_with(|| a.cmp(b)));
-    let common = |term: &String| frequencies.get(term).copied().unwrap_or(0) as f64 > COMMON_TERM_SHARE * total as f64;
-    let informative = rarest.iter().take_while(|t| !common(t)).count().max(MIN_QUERY_TERMS);
-    rarest.truncate(informative.min(QUERY_TERMS));
+    if total >= LARGE_CORPUS {
+        let common =
+            |term: &String| frequencies.get(term).copied().unwrap_or(0) as f64 > COMMON_TERM_SHARE * total as f64;
+        let informative = rarest.iter().take_while(|t| !common(t)).count().max(MIN_QUERY_TERMS);
+        rarest.truncate(informative);
+    }
+    rarest.truncate(QUERY_TERMS);
     let candidates = store.duplicate_candidates(org_id, &rarest, CANDIDATES).await?;
 
     // Candidate terms not in the query still need weights for the cosine.
