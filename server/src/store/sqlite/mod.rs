@@ -17,6 +17,12 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite serialises writers anyway; a few connections serve concurrent readers.
 const MAX_CONNECTIONS: u32 = 8;
+/// Page cache per connection, in KiB (SQLite's default is 2 MiB): searches
+/// and duplicate lookups reread the same full-text pages.
+const CACHE_KIB: i64 = 32 * 1024;
+/// Reads go through a memory map of up to this many bytes instead of copying
+/// pages out of the OS cache.
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 /// The SQLite implementation of [`Store`].
 #[derive(Clone, Debug)]
@@ -32,7 +38,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", (-CACHE_KIB).to_string())
+            .pragma("mmap_size", MMAP_BYTES.to_string());
         let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
         Ok(SqliteStore { pool })
     }
