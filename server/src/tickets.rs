@@ -367,7 +367,7 @@ fn clean_reason(reason: Option<String>) -> AppResult<Option<String>> {
     Ok(reason)
 }
 
-/// `PATCH .../tickets/{ticket_id}`: status, severity, category, subject.
+/// `PATCH .../tickets/{ticket_id}`: status, severity, category, subject, duplicate link.
 pub async fn update(state: &AppState, me: &Me, ticket_id: &str, body: UpdateTicket) -> AppResult<TicketDetail> {
     auth::require(me, Permission::Operate)?;
     let ticket = find(state, me, ticket_id).await?;
@@ -397,6 +397,22 @@ pub async fn update(state: &AppState, me: &Me, ticket_id: &str, body: UpdateTick
     if let Some(category) = body.category.filter(|c| *c != ticket.category) {
         entries.push(field("category", ticket.category.to_string(), category.to_string()));
         changes.category = Some(category);
+    }
+    if let Some(original) = body.duplicate_of.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        let original = find(state, me, original)
+            .await
+            .map_err(|_| AppError::invalid_field("duplicate_of", "no ticket with this id in your org"))?;
+        if original.id == ticket.id {
+            return Err(AppError::invalid_field("duplicate_of", "a ticket cannot duplicate itself"));
+        }
+        if ticket.duplicate_of.as_deref() != Some(original.ticket_id.as_str()) {
+            entries.push(NewEntry::by(
+                AuthorType::User,
+                &me.user.id,
+                TimelineEvent::DuplicateLinked { of: original.ticket_id.clone() },
+            ));
+            changes.duplicate_of = Some(original.id);
+        }
     }
     let to_status = body.status.filter(|s| *s != ticket.status || entries.is_empty()).map(|s| (s, reason));
     if to_status.is_some() || !entries.is_empty() {

@@ -196,6 +196,39 @@ async fn the_lifecycle_is_enforced_and_recorded() {
 }
 
 #[tokio::test]
+async fn operators_link_duplicates() {
+    let server = TestServer::start().await;
+    let operator = server.token("acme", "ops@acme.test", Role::Operator).await;
+    create(&server, &operator, json!({ "subject": "Grafana is down", "description": "502 from grafana.acme.io" }))
+        .await;
+    create(&server, &operator, json!({ "subject": "Dashboards unreachable", "description": "grafana answers 502" }))
+        .await;
+    let url = server.url(&format!("{TICKETS}/ACME-2"));
+    let http = client();
+    for (bad, why) in [("ACME-2", "itself"), ("ACME-99", "no ticket")] {
+        let response =
+            http.patch(&url).bearer_auth(&operator).json(&json!({ "duplicate_of": bad })).send().await.unwrap();
+        let error = error_of(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(error["fields"]["duplicate_of"].as_str().unwrap().contains(why), "{error}");
+    }
+    let linked: Value = http
+        .patch(&url)
+        .bearer_auth(&operator)
+        .json(&json!({ "duplicate_of": "acme-1", "status": "closed", "reason": "duplicate" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(linked["duplicate_of"], "ACME-1");
+    assert_eq!(linked["status"], "closed");
+    let kinds: Vec<&str> = linked["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.ends_with(&["status_changed", "duplicate_linked"]), "{kinds:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn parallel_comments_are_never_lost() {
     let server = TestServer::start().await;
     let token = server.token("acme", "ada@acme.test", Role::Member).await;

@@ -463,6 +463,9 @@ pub struct UpdateTicket {
     pub category: Option<Category>,
     #[serde(default)]
     pub subject: Option<String>,
+    /// Marks this ticket as a duplicate of another (its human id).
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
     /// Why, recorded with a status change.
     #[serde(default)]
     pub reason: Option<String>,

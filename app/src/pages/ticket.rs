@@ -70,6 +70,9 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                 })}
                 {detail.following.then(|| view! { <span class="badge">"following"</span> })}
             </div>
+            {ticket.duplicate_of.clone().map(|of| view! {
+                <p class="notice notice-warn">"Duplicate of "<a href=format!("/tickets/{of}")>{of.clone()}</a></p>
+            })}
             <p class="muted meta">
                 {ticket.created_by.as_ref().map(|p| format!("Raised by {} · ", p.name)).unwrap_or_default()}
                 {format!("{} · updated {}", format_time(&ticket.created_at), format_time(&ticket.updated_at))}
@@ -222,6 +225,7 @@ fn Controls(
     });
     let next = RwSignal::new(detail_status.next().first().copied());
     let reason = RwSignal::new(String::new());
+    let original = RwSignal::new(String::new());
     view! {
         <section class="panel controls" aria-label="Ticket controls">
             <h2>"Status"</h2>
@@ -259,6 +263,18 @@ fn Controls(
                     </select>
                 </label>
             </div>
+            <h2>"Duplicate"</h2>
+            <form class="form" on:submit=move |ev| {
+                ev.prevent_default();
+                save.dispatch(UpdateTicket { duplicate_of: Some(original.get_untracked()), ..Default::default() });
+            }>
+                <label>
+                    "Duplicate of"
+                    <input type="text" name="duplicate_of" placeholder="e.g. ACME-12" required
+                        prop:value=original on:input=move |ev| original.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="button" disabled=move || save.pending().get()>"Link"</button>
+            </form>
             {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
         </section>
     }

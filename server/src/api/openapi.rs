@@ -311,12 +311,16 @@ fn update_ticket() -> Op {
         or the ticket changed while saving.",
         sref("TransitionConflict"),
     );
-    Op::new("updateTicket", "tickets", "Change a ticket's status, severity, category or subject (operators)")
-        .json_body("UpdateTicketRequest", true)
-        .response(200, json_response("The updated ticket.", sref("TicketDetail")))
-        .errors(COMMON_ERRORS)
-        .errors(&[403])
-        .response(409, conflict)
+    Op::new(
+        "updateTicket",
+        "tickets",
+        "Change a ticket's status, severity, category or subject, or link it as a duplicate (operators)",
+    )
+    .json_body("UpdateTicketRequest", true)
+    .response(200, json_response("The updated ticket.", sref("TicketDetail")))
+    .errors(COMMON_ERRORS)
+    .errors(&[403])
+    .response(409, conflict)
 }
 
 fn delete_ticket() -> Op {
@@ -917,6 +921,10 @@ fn ticket_request_schemas() -> Value {
                 ("severity", sref("Severity").nullable()),
                 ("category", sref("Category").nullable()),
                 ("subject", subject().nullable()),
+                (
+                    "duplicate_of",
+                    json!({ "type": "string", "nullable": true, "description": "Human id of the ticket this one duplicates (same org, not itself)." }),
+                ),
                 ("reason", reason()),
             ],
         ).example(json!({ "status": "in_progress", "reason": "Looking into it" })),
