@@ -5,8 +5,8 @@
 
 use crate::error::AppError;
 use crate::model::{
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
+    ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -130,6 +130,12 @@ pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
 #[server(prefix = "/rpc", endpoint = "instances")]
 pub async fn list_instances() -> Result<Vec<InstanceView>, AppError> {
     ssr::answer(async { ssr::backend()?.instances(&ssr::caller()?).await }.await)
+}
+
+/// Adds an instance (admins).
+#[server(prefix = "/rpc", endpoint = "instances/create", input = Json)]
+pub async fn add_instance(body: NewInstance) -> Result<InstanceView, AppError> {
+    ssr::answer(async { ssr::backend()?.create_instance(&ssr::caller()?, body).await }.await)
 }
 
 /// The AI review of a draft ticket.

@@ -4,8 +4,8 @@
 
 use crate::error::AppResult;
 use crate::model::{
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
+    ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The org's instances (without their secret context).
     async fn instances(&self, me: &Me) -> AppResult<Vec<InstanceView>>;
+    /// Adds an instance (admins).
+    async fn create_instance(&self, me: &Me, body: NewInstance) -> AppResult<InstanceView>;
     /// The AI review of a draft ticket.
     async fn review_ticket(&self, me: &Me, request: ReviewRequest) -> AppResult<Review>;
     /// Raises a ticket from the portal.

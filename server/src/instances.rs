@@ -1,7 +1,14 @@
 //! Instances: the environments tickets are about and agents and terminals
 //! work in. Every org has a built-in `local` instance: this very machine.
 
+use crate::auth;
+use crate::state::AppState;
 use crate::store::{InstanceRecord, Store, StoreResult};
+use opsdesk_app::error::{AppError, AppResult};
+use opsdesk_app::model::{
+    InstanceView, Me, NewInstance, Permission, MAX_INSTANCE_NAME_CHARS, MAX_INSTANCE_SUMMARY_CHARS,
+};
+use std::collections::BTreeMap;
 
 /// The context summary of the built-in `local` instance, read from the host.
 pub fn local_summary() -> String {
@@ -27,4 +34,60 @@ fn os_name() -> Option<String> {
 /// Makes sure the org has its `local` instance.
 pub async fn ensure_local(store: &dyn Store, org_id: &str) -> StoreResult<InstanceRecord> {
     store.ensure_local_instance(org_id, &local_summary()).await
+}
+
+impl From<InstanceRecord> for InstanceView {
+    /// What people may see: the context's key names, never its values.
+    fn from(record: InstanceRecord) -> Self {
+        let context_keys = record.platform_context.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        InstanceView {
+            id: record.id,
+            name: record.name,
+            summary: record.summary,
+            builtin: record.builtin,
+            context_keys,
+        }
+    }
+}
+
+/// The org's instances.
+pub async fn list(state: &AppState, me: &Me) -> AppResult<Vec<InstanceView>> {
+    auth::require(me, Permission::Read)?;
+    Ok(state.store.instances(&me.org.id).await?.into_iter().map(InstanceView::from).collect())
+}
+
+/// Adds an instance (admins). `platform_context` and `terminal` must be JSON
+/// objects; the context is stored as given and never shown again.
+pub async fn create(state: &AppState, me: &Me, body: NewInstance) -> AppResult<InstanceView> {
+    auth::require(me, Permission::Administer)?;
+    let name = body.name.trim();
+    let summary = body.summary.as_deref().unwrap_or_default().trim();
+    let mut fields = BTreeMap::new();
+    let name_ok = !name.is_empty()
+        && name.chars().count() <= MAX_INSTANCE_NAME_CHARS
+        && name.chars().all(|c| c.is_alphanumeric() || "-_. ".contains(c));
+    if !name_ok {
+        fields.insert(
+            "name".to_owned(),
+            format!("name must be 1 to {MAX_INSTANCE_NAME_CHARS} letters, digits, spaces, dots, dashes or underscores"),
+        );
+    }
+    if summary.chars().count() > MAX_INSTANCE_SUMMARY_CHARS {
+        fields.insert("summary".to_owned(), format!("summary is longer than {MAX_INSTANCE_SUMMARY_CHARS} characters"));
+    }
+    let empty = || serde_json::Value::Object(Default::default());
+    let platform_context = body.platform_context.unwrap_or_else(empty);
+    let terminal = body.terminal.unwrap_or_else(empty);
+    for (field, value) in [("platform_context", &platform_context), ("terminal", &terminal)] {
+        if !value.is_object() {
+            fields.insert(field.to_owned(), format!("{field} must be a JSON object"));
+        }
+    }
+    if let Some(error) = AppError::invalid_fields(fields) {
+        return Err(error);
+    }
+    let record = state.store.create_instance(&me.org.id, name, summary, &platform_context, &terminal).await?;
+    // The context's values may be credentials: log the name only.
+    tracing::info!(by = %me.user.email, instance = %record.name, "instance created");
+    Ok(record.into())
 }

@@ -44,26 +44,9 @@ async fn check_cluster(state: &AppState, me: &Me, cluster_id: Option<&str>) -> A
         return Ok(None);
     };
     match state.store.instance(&me.org.id, cluster_id).await? {
-        Some(instance) => Ok(Some(InstanceView {
-            id: instance.id,
-            name: instance.name,
-            summary: instance.summary,
-            builtin: instance.builtin,
-        })),
+        Some(instance) => Ok(Some(instance.into())),
         None => Err(AppError::invalid_field("cluster_id", "no instance with this id in your org")),
     }
-}
-
-/// The org's instances, as people may see them.
-pub async fn instances(state: &AppState, me: &Me) -> AppResult<Vec<InstanceView>> {
-    auth::require(me, Permission::Read)?;
-    Ok(state
-        .store
-        .instances(&me.org.id)
-        .await?
-        .into_iter()
-        .map(|i| InstanceView { id: i.id, name: i.name, summary: i.summary, builtin: i.builtin })
-        .collect())
 }
 
 /// Runs the AI review of a draft ticket and keeps it for creation.

@@ -7,8 +7,8 @@ use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, Review, ReviewRequest, Role,
-    Source, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
+    ReviewRequest, Role, Source, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 
 #[async_trait::async_trait]
@@ -42,7 +42,7 @@ impl Backend for AppState {
     }
 
     async fn instances(&self, me: &Me) -> AppResult<Vec<InstanceView>> {
-        tickets::instances(self, me).await
+        crate::instances::list(self, me).await
     }
 
     async fn review_ticket(&self, me: &Me, request: ReviewRequest) -> AppResult<Review> {
@@ -71,5 +71,9 @@ impl Backend for AppState {
 
     async fn follow(&self, me: &Me, ticket_id: &str, body: FollowTicket) -> AppResult<TicketDetail> {
         tickets::follow(self, me, ticket_id, body).await
+    }
+
+    async fn create_instance(&self, me: &Me, body: NewInstance) -> AppResult<InstanceView> {
+        crate::instances::create(self, me, body).await
     }
 }

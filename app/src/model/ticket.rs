@@ -498,11 +498,36 @@ pub struct FollowTicket {
     pub comment: Option<String>,
 }
 
-/// An instance as people see it (never its secret context).
+/// An instance as people see it: never the values of its `platform_context`,
+/// which may hold credentials, only their names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
     pub id: String,
     pub name: String,
     pub summary: String,
     pub builtin: bool,
+    /// The keys of `platform_context`, so people know what agents receive.
+    pub context_keys: Vec<String>,
+}
+
+/// Longest instance name accepted.
+pub const MAX_INSTANCE_NAME_CHARS: usize = 64;
+/// Longest instance summary accepted.
+pub const MAX_INSTANCE_SUMMARY_CHARS: usize = 2_000;
+
+/// Body of `POST /api/v1/org/instances`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstance {
+    pub name: String,
+    /// Non-secret context attached to tickets about this instance.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// What agents allowed on this instance receive with every user message
+    /// (a JSON object; may hold credentials).
+    #[serde(default)]
+    pub platform_context: Option<serde_json::Value>,
+    /// How to open shells there (a JSON object; used by the terminal).
+    #[serde(default)]
+    pub terminal: Option<serde_json::Value>,
 }

@@ -3,8 +3,9 @@
 
 use super::layout::caller_can;
 use super::{action_error, format_time, ErrorNote};
-use crate::api::{list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
-use crate::model::{Permission, Role};
+use crate::api::{add_instance, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
+use crate::error::AppError;
+use crate::model::{NewInstance, Permission, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,6 +19,7 @@ pub fn AdminPage() -> impl IntoView {
         </div>
         <People/>
         <Tokens/>
+        <Instances/>
     }
 }
 
@@ -147,6 +149,94 @@ fn Tokens() -> impl IntoView {
                     }
                 })}
             </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+/// Instances: where tickets point and agents and terminals work. Admins add
+/// them; the context's values are write-only (only key names come back).
+#[component]
+fn Instances() -> impl IntoView {
+    let is_admin = caller_can(Permission::Administer);
+    let add = Action::new(|body: &NewInstance| add_instance(body.clone()));
+    let instances = Resource::new(move || add.version().get(), |_| list_instances());
+    let (name, summary, context) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let parse_error = RwSignal::new(Option::<AppError>::None);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = context.get_untracked();
+        let platform_context = if text.trim().is_empty() {
+            None
+        } else {
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    parse_error.set(Some(AppError::invalid_field("platform_context", format!("not valid JSON: {e}"))));
+                    return;
+                }
+            }
+        };
+        parse_error.set(None);
+        add.dispatch(NewInstance {
+            name: name.get_untracked(),
+            summary: Some(summary.get_untracked()),
+            platform_context,
+            terminal: None,
+        });
+    };
+    Effect::new(move || {
+        if let Some(Ok(_)) = add.value().get() {
+            name.set(String::new());
+            summary.set(String::new());
+            context.set(String::new());
+        }
+    });
+    view! {
+        <section class="panel" id="instances">
+            <h2>"Instances"</h2>
+            <p class="muted">"The environments tickets are about, where agents and terminals work. Every org has the built-in "<code>"local"</code>" instance: this server's host."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading instances…"</p> }>
+                {move || Suspend::new(async move {
+                    match instances.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Name"</th><th>"Context keys"</th><th>"Summary"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|i| view! {
+                                        <tr>
+                                            <td>{i.name}{i.builtin.then(|| view! { " " <span class="badge">"built-in"</span> })}</td>
+                                            <td class="mono">{if i.context_keys.is_empty() { "—".to_owned() } else { i.context_keys.join(", ") }}</td>
+                                            <td class="muted">{i.summary}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Show when=is_admin>
+                <h3>"Add an instance"</h3>
+                <form class="form" on:submit=submit>
+                    <div class="form-row">
+                        <label>"Name"<input type="text" name="name" required maxlength="64" placeholder="e.g. prod-eu"
+                            prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                        <label>"Summary"<input type="text" name="summary" placeholder="what it is, for people and tickets"
+                            prop:value=summary on:input=move |ev| summary.set(event_target_value(&ev))/></label>
+                    </div>
+                    <label>
+                        "Platform context (JSON object, sent only to agents allowed on this instance)"
+                        <textarea name="platform_context" rows="4" placeholder=r#"{"k8s_namespace": "payments", "grafana_base_url": "https://grafana.example.com"}"#
+                            prop:value=context on:input=move |ev| context.set(event_target_value(&ev))></textarea>
+                    </label>
+                    {move || parse_error.get().map(|error| view! { <ErrorNote error/> })}
+                    {move || add.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+                    <div class="actions"><button type="submit" class="button button-primary" disabled=move || add.pending().get()>"Add instance"</button></div>
+                </form>
+            </Show>
         </section>
     }
     .into_any()

@@ -1,4 +1,4 @@
-//! Identity endpoints: who am I, the org's people, API tokens.
+//! Org endpoints: who am I, the org's people, API tokens, instances.
 
 use super::ApiJson;
 use crate::accounts::{self, UserInput};
@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use opsdesk_app::error::AppResult;
-use opsdesk_app::model::{ApiTokenView, Me, NewApiToken, Permission, Role, UserView};
+use opsdesk_app::model::{ApiTokenView, InstanceView, Me, NewApiToken, NewInstance, Permission, Role, UserView};
 use serde::Deserialize;
 
 /// `GET /api/v1/me`: `{user, org, role}` of the caller.
@@ -74,4 +74,18 @@ pub async fn revoke_token(
 ) -> AppResult<StatusCode> {
     accounts::revoke_token(state.store.as_ref(), &me, &token_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/org/instances`: the org's instances (context key names only).
+pub async fn list_instances(State(state): State<AppState>, Caller(me): Caller) -> AppResult<Json<Vec<InstanceView>>> {
+    Ok(Json(crate::instances::list(&state, &me).await?))
+}
+
+/// `POST /api/v1/org/instances` (admins): `{name, summary?, platform_context?, terminal?}`; 201.
+pub async fn create_instance(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    ApiJson(body): ApiJson<NewInstance>,
+) -> AppResult<(StatusCode, Json<InstanceView>)> {
+    Ok((StatusCode::CREATED, Json(crate::instances::create(&state, &me, body).await?)))
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tokens", get(me::list_tokens).post(me::create_token))
         .route("/v1/tokens/{token_id}", delete(me::revoke_token))
         .route("/v1/openapi.json", get(openapi::serve))
+        .route("/v1/org/instances", get(me::list_instances).post(me::create_instance))
         .nest("/v1/org/support/tickets", tickets::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

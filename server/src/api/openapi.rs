@@ -176,8 +176,18 @@ fn identity_paths() -> Vec<(String, Value)> {
         .response(204, json!({ "description": "Revoked." }))
         .errors(COMMON_ERRORS)
         .errors(&[403]);
+    let list_instances = Op::new("listInstances", "identity", "The org's instances (context key names, never values)")
+        .response(200, json_response("The instances, the built-in `local` first.", array(sref("InstanceView"))))
+        .errors(COMMON_ERRORS);
+    let create_instance = Op::new("createInstance", "identity", "Add an instance (admins)")
+        .json_body("CreateInstanceRequest", true)
+        .response(201, json_response("The instance, without its context's values.", sref("InstanceView")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(409, "The org already has an instance with this name.");
     vec![
         ("/api/v1/me".to_owned(), json!({ "get": me.build() })),
+        ("/api/v1/org/instances".to_owned(), json!({ "get": list_instances.build(), "post": create_instance.build() })),
         ("/api/v1/users".to_owned(), json!({ "get": list_users.build(), "post": create_user.build() })),
         ("/api/v1/tokens".to_owned(), json!({ "get": list_tokens.build(), "post": create_token.build() })),
         (
@@ -688,6 +698,13 @@ fn identity_schemas() -> Value {
             ("last_used_at", date_time().nullable()),
             ("revoked_at", date_time().nullable()),
         ]).doc("An API token as listed: never the secret itself."),
+        "InstanceView": record(vec![
+            ("id", string()),
+            ("name", string()),
+            ("summary", string()),
+            ("builtin", json!({ "type": "boolean" })),
+            ("context_keys", array(string()).doc("The keys of `platform_context`; its values are never sent.")),
+        ]).doc("An environment tickets are about and agents and terminals work in."),
         "NewApiToken": record(vec![
             ("token", sref("ApiTokenView")),
             ("secret", string().doc("The bearer token. Shown this once; only its hash is stored.")),
@@ -716,7 +733,17 @@ fn identity_request_schemas() -> Value {
             string().doc("What the token is for; at most 100 characters once trimmed. Defaults to `API token`."),
         )],
     );
+    let instance = input(
+        &["name"],
+        vec![
+            ("name", json!({ "type": "string", "minLength": 1, "maxLength": 64, "description": "Letters, digits, spaces, dots, dashes, underscores; unique in the org." })),
+            ("summary", json!({ "type": "string", "maxLength": 2000, "description": "Non-secret context attached to tickets about this instance." }).nullable()),
+            ("platform_context", json!({ "type": "object", "description": "Sent to agents allowed on this instance with every user message; may hold credentials; never returned." }).nullable()),
+            ("terminal", json!({ "type": "object", "description": "How to open shells there (used by the terminal)." }).nullable()),
+        ],
+    );
     json!({
+        "CreateInstanceRequest": instance.example(json!({ "name": "prod-eu", "summary": "EKS in eu-west-1", "platform_context": { "k8s_namespace": "payments" } })),
         "CreateUserRequest": user.example(json!({ "email": "ada@acme.test", "name": "Ada", "role": "member" })),
         "CreateTokenRequest": token.example(json!({ "name": "CI" })),
     })
@@ -1187,7 +1214,7 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         let all = operations(&doc);
-        assert_eq!(all.len(), 19, "every route of the brief is described");
+        assert_eq!(all.len(), 21, "every route of the API is described");
         for (path, method, operation) in all {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");

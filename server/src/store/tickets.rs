@@ -43,6 +43,7 @@ pub struct InstanceRecord {
     pub name: String,
     pub summary: String,
     pub platform_context: serde_json::Value,
+    pub terminal: serde_json::Value,
     pub builtin: bool,
 }
 
@@ -135,6 +136,15 @@ pub trait TicketStore {
     async fn instances(&self, org_id: &str) -> StoreResult<Vec<InstanceRecord>>;
     /// One instance of the org.
     async fn instance(&self, org_id: &str, instance_id: &str) -> StoreResult<Option<InstanceRecord>>;
+    /// Adds an instance; a name the org already uses is a `Conflict`.
+    async fn create_instance(
+        &self,
+        org_id: &str,
+        name: &str,
+        summary: &str,
+        platform_context: &serde_json::Value,
+        terminal: &serde_json::Value,
+    ) -> StoreResult<InstanceRecord>;
     /// Makes sure the org has its built-in `local` instance.
     async fn ensure_local_instance(&self, org_id: &str, summary: &str) -> StoreResult<InstanceRecord>;
 

@@ -93,6 +93,7 @@ fn attachment_from_row(row: &SqliteRow) -> StoreResult<Attachment> {
 
 fn instance_from_row(row: &SqliteRow) -> StoreResult<InstanceRecord> {
     let context: String = row.try_get("platform_context")?;
+    let terminal: String = row.try_get("terminal")?;
     Ok(InstanceRecord {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
@@ -100,6 +101,7 @@ fn instance_from_row(row: &SqliteRow) -> StoreResult<InstanceRecord> {
         summary: row.try_get("summary")?,
         platform_context: serde_json::from_str(&context)
             .map_err(|e| StoreError::Corrupt(format!("platform_context: {e}")))?,
+        terminal: serde_json::from_str(&terminal).map_err(|e| StoreError::Corrupt(format!("terminal: {e}")))?,
         builtin: row.try_get::<i64, _>("builtin")? != 0,
     })
 }
@@ -217,6 +219,34 @@ impl TicketStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(instance_from_row).transpose()
+    }
+
+    async fn create_instance(
+        &self,
+        org_id: &str,
+        name: &str,
+        summary: &str,
+        platform_context: &serde_json::Value,
+        terminal: &serde_json::Value,
+    ) -> StoreResult<InstanceRecord> {
+        let id = new_id();
+        sqlx::query(
+            "insert into instances (id, org_id, name, summary, platform_context, terminal, builtin, created_at) \
+             values (?, ?, ?, ?, ?, ?, 0, ?)",
+        )
+        .bind(&id)
+        .bind(org_id)
+        .bind(name)
+        .bind(summary)
+        .bind(platform_context.to_string())
+        .bind(terminal.to_string())
+        .bind(to_millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| super::conflict_on_unique(e, || format!("an instance named {name} already exists")))?;
+        self.instance(org_id, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("an instance just created is missing".into()))
     }
 
     async fn ensure_local_instance(&self, org_id: &str, summary: &str) -> StoreResult<InstanceRecord> {
