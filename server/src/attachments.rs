@@ -194,7 +194,7 @@ impl Upload {
         };
         self.file.flush().await.map_err(AppError::internal)?;
         self.file.sync_all().await.map_err(AppError::internal)?;
-        let sha256: String = self.hasher.finalize_reset().iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = crate::auth::secrets::to_hex(&self.hasher.finalize_reset());
         let target = blob_path(data_dir, &sha256);
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(AppError::internal)?;

@@ -38,6 +38,23 @@ fn check_len(fields: &mut BTreeMap<String, String>, field: &str, value: &str, mi
     }
 }
 
+/// The single-field form of [`check_len`]: a 422 naming the field.
+fn require_len(field: &str, value: &str, min: usize, max: usize) -> AppResult<()> {
+    let mut fields = BTreeMap::new();
+    check_len(&mut fields, field, value, min, max);
+    AppError::invalid_fields(fields).map_or(Ok(()), Err)
+}
+
+/// Reads a ticket again after a change, with everything on it.
+async fn reload(state: &AppState, me: &Me, ticket_id: String) -> AppResult<TicketDetail> {
+    let ticket = state
+        .store
+        .ticket(&me.org.id, &TicketRef::Id(ticket_id))
+        .await?
+        .ok_or_else(|| AppError::not_found("ticket"))?;
+    detail(state, me, ticket).await
+}
+
 /// Checks that `cluster_id` names one of the org's instances.
 async fn check_cluster(state: &AppState, me: &Me, cluster_id: Option<&str>) -> AppResult<Option<InstanceView>> {
     let Some(cluster_id) = cluster_id.filter(|c| !c.is_empty()) else {
@@ -361,11 +378,7 @@ pub async fn update(state: &AppState, me: &Me, ticket_id: &str, body: UpdateTick
         NewEntry::by(AuthorType::User, &me.user.id, TimelineEvent::FieldChanged { field: name.to_owned(), from, to })
     };
     if let Some(subject) = body.subject {
-        let mut fields = BTreeMap::new();
-        check_len(&mut fields, "subject", &subject, 1, MAX_SUBJECT_CHARS);
-        if let Some(error) = AppError::invalid_fields(fields) {
-            return Err(error);
-        }
+        require_len("subject", &subject, 1, MAX_SUBJECT_CHARS)?;
         let subject = subject.trim().to_owned();
         if subject != ticket.subject {
             changes.terms = Some(review::stored_terms(&subject, &ticket.description));
@@ -401,9 +414,7 @@ pub async fn update(state: &AppState, me: &Me, ticket_id: &str, body: UpdateTick
     if to_status.is_some() || !entries.is_empty() {
         let id = ticket.id.clone();
         change(state, me, ticket, to_status, changes, entries).await?;
-        let ticket =
-            state.store.ticket(&me.org.id, &TicketRef::Id(id)).await?.ok_or_else(|| AppError::not_found("ticket"))?;
-        return detail(state, me, ticket).await;
+        return reload(state, me, id).await;
     }
     detail(state, me, ticket).await
 }
@@ -419,9 +430,7 @@ pub async fn close(state: &AppState, me: &Me, ticket_id: &str, body: CloseTicket
     let reason = clean_reason(body.reason)?;
     let id = ticket.id.clone();
     change(state, me, ticket, Some((Status::Closed, reason)), TicketChanges::default(), Vec::new()).await?;
-    let ticket =
-        state.store.ticket(&me.org.id, &TicketRef::Id(id)).await?.ok_or_else(|| AppError::not_found("ticket"))?;
-    detail(state, me, ticket).await
+    reload(state, me, id).await
 }
 
 /// `POST .../tickets/{ticket_id}/comments`.
@@ -435,11 +444,7 @@ pub async fn comment(state: &AppState, me: &Me, ticket_id: &str, body: NewCommen
             return Err(AppError::invalid_field("author_type", "author_type must be user or team"));
         }
     }
-    let mut fields = BTreeMap::new();
-    check_len(&mut fields, "body", &body.body, 1, MAX_COMMENT_CHARS);
-    if let Some(error) = AppError::invalid_fields(fields) {
-        return Err(error);
-    }
+    require_len("body", &body.body, 1, MAX_COMMENT_CHARS)?;
     let ticket = find(state, me, ticket_id).await?;
     let entry = NewEntry::by(author_type, &me.user.id, TimelineEvent::Comment { body: body.body.trim().to_owned() });
     match state.store.append(&ticket.id, TicketChanges::default(), vec![entry]).await? {
@@ -456,11 +461,7 @@ pub async fn follow(state: &AppState, me: &Me, ticket_id: &str, body: FollowTick
     let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if let Some(comment) = &comment {
         auth::require(me, Permission::Write)?;
-        let mut fields = BTreeMap::new();
-        check_len(&mut fields, "comment", comment, 1, MAX_COMMENT_CHARS);
-        if let Some(error) = AppError::invalid_fields(fields) {
-            return Err(error);
-        }
+        require_len("comment", comment, 1, MAX_COMMENT_CHARS)?;
     }
     let already = state.store.is_following(&ticket.id, &me.user.id).await?;
     let mut entries = Vec::new();

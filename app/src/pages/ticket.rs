@@ -7,8 +7,8 @@ use super::{format_time, ErrorNote};
 use crate::api::{comment_ticket, edit_ticket, get_ticket, watch_ticket};
 use crate::error::AppError;
 use crate::model::{
-    AuthorType, Category, FollowTicket, NewComment, Permission, Severity, Status, TicketDetail, TimelineEntry,
-    TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
+    human_size, AuthorType, Category, FollowTicket, NewComment, Permission, Severity, Status, TicketDetail,
+    TimelineEntry, TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -140,7 +140,7 @@ fn Entry(entry: TimelineEntry, ticket_id: String) -> impl IntoView {
         }.into_any(),
         TimelineEvent::Attached { attachment } => view! {
             <p>"attached "<a href=download_url(&ticket_id, &attachment.id) download>{attachment.filename.clone()}</a>
-               <span class="muted">{format!(" ({}, {})", attachment.content_type, human_bytes(attachment.size))}</span></p>
+               <span class="muted">{format!(" ({}, {})", attachment.content_type, human_size(attachment.size))}</span></p>
         }.into_any(),
         TimelineEvent::Followed => view! { <p>"follows this ticket"</p> }.into_any(),
         TimelineEvent::DuplicateLinked { of } => view! { <p>"linked this as a duplicate of "<a href=format!("/tickets/{of}")>{of.clone()}</a></p> }.into_any(),
@@ -159,14 +159,6 @@ fn Entry(entry: TimelineEntry, ticket_id: String) -> impl IntoView {
 /// The session route that serves an attachment as a download.
 fn download_url(ticket_id: &str, attachment_id: &str) -> String {
     format!("/org/support/tickets/{ticket_id}/attachments/{attachment_id}")
-}
-
-fn human_bytes(size: i64) -> String {
-    match size {
-        s if s < 1024 => format!("{s} B"),
-        s if s < 1024 * 1024 => format!("{:.1} KiB", s as f64 / 1024.0),
-        s => format!("{:.1} MiB", s as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 /// Adding a comment.
@@ -332,7 +324,7 @@ fn Attachments(
                         {attachments.into_iter().map(|a| view! {
                             <li>
                                 <a href=download_url(&ticket_id, &a.id) download>{a.filename.clone()}</a>
-                                <span class="muted">{format!(" {}", human_bytes(a.size))}</span>
+                                <span class="muted">{format!(" {}", human_size(a.size))}</span>
                             </li>
                         }).collect_view()}
                     </ul>

@@ -53,7 +53,8 @@ fn random_hex() -> String {
     to_hex(&bytes)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex.
+pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
         let _ = write!(out, "{byte:02x}");
         out

@@ -17,9 +17,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use opsdesk_app::error::{AppError, ErrorCode};
 use opsdesk_app::model::{
-    Attachment, Category, CloseTicket, CreateTicket, DuplicateCandidate, FindingLevel, NewComment, PersonRef, Review,
-    ReviewRequest, ReviewStatus, Severity, Source, Status, TicketDetail, TicketPage, TimelineEntry, TimelineEvent,
-    MAX_PAGE_SIZE,
+    human_size, Attachment, Category, CloseTicket, CreateTicket, DuplicateCandidate, FindingLevel, NewComment,
+    PersonRef, Review, ReviewRequest, ReviewStatus, Severity, Source, Status, TicketDetail, TicketPage, TimelineEntry,
+    TimelineEvent, MAX_PAGE_SIZE,
 };
 use reqwest::multipart::{Form, Part};
 use reqwest::{StatusCode, Url};
@@ -1213,20 +1213,6 @@ fn format_rows(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
-}
-
-fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn indent(text: &str, prefix: &str) -> String {
