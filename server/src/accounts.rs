@@ -130,6 +130,7 @@ pub async fn ensure_user(store: &dyn Store, org_slug: &str, input: UserInput<'_>
     validate_user(&input)?;
     let org = store.ensure_org(org_slug, org_slug).await?;
     crate::instances::ensure_local(store, &org.id).await?;
+    crate::agents::ensure_builtins(store, &org.id).await?;
     let email = normalize_email(input.email);
     let password_hash = match input.password {
         Some(password) => Some(hash_password(password.to_owned()).await?),

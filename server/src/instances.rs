@@ -91,3 +91,91 @@ pub async fn create(state: &AppState, me: &Me, body: NewInstance) -> AppResult<I
     tracing::info!(by = %me.user.email, instance = %record.name, "instance created");
     Ok(record.into())
 }
+
+/// What a command printed (stdout and stderr interleaved) and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandOutput {
+    pub output: String,
+    /// `None` when it was killed (time-out or signal).
+    pub exit_code: Option<i32>,
+    /// The output went past the cap and was cut.
+    pub truncated: bool,
+    pub timed_out: bool,
+}
+
+/// How commands reach an instance: the built-in `local` one runs them here
+/// with `sh -c`; others name an argv prefix in their terminal settings,
+/// `{"command_prefix": ["ssh", "prod-1"]}` or `["docker", "exec", "web", "sh", "-c"]`,
+/// to which the command is appended as one argument.
+fn command_argv(instance: &InstanceRecord, command: &str) -> Result<Vec<String>, String> {
+    let prefix = instance.terminal.get("command_prefix");
+    let mut argv: Vec<String> = match prefix {
+        Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or("the instance's command_prefix must be an array of strings")?,
+        Some(_) => return Err("the instance's command_prefix must be a non-empty array of strings".into()),
+        None if instance.builtin => vec!["sh".into(), "-c".into()],
+        None => {
+            return Err(format!(
+                "instance `{}` has no way to run commands: give it a terminal `command_prefix`",
+                instance.name
+            ))
+        }
+    };
+    argv.push(command.to_owned());
+    Ok(argv)
+}
+
+/// Runs a command on the instance in `cwd`, killing its whole process group
+/// after `timeout` and keeping at most `cap` bytes of output.
+pub async fn run_command(
+    instance: &InstanceRecord,
+    cwd: &std::path::Path,
+    command: &str,
+    timeout: std::time::Duration,
+    cap: usize,
+) -> Result<CommandOutput, String> {
+    use tokio::io::AsyncReadExt;
+    let argv = command_argv(instance, command)?;
+    // coreutils `timeout` puts the command in its own process group and
+    // signals the whole group, so children of the command die with it.
+    let seconds = timeout.as_secs().max(1).to_string();
+    let mut child = tokio::process::Command::new("timeout")
+        .args(["--kill-after=2", &seconds, "sh", "-c", "exec 2>&1; exec \"$@\"", "sh"])
+        .args(&argv)
+        .current_dir(cwd)
+        .env("TERM", "dumb")
+        .env("PAGER", "cat")
+        .env("SYSTEMD_PAGER", "")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the command: {e}"))?;
+    let mut stdout = child.stdout.take().ok_or("no output pipe")?;
+    let mut kept = Vec::with_capacity(cap.min(64 * 1024));
+    let mut truncated = false;
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stdout.read(&mut buffer).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..n.min(room)]);
+                truncated |= n > room;
+            }
+            Err(error) => return Err(format!("cannot read the command's output: {error}")),
+        }
+    }
+    let status = child.wait().await.map_err(|e| format!("cannot wait for the command: {e}"))?;
+    // `timeout` exits 124 when it had to stop the command (137 after SIGKILL).
+    let timed_out = matches!(status.code(), Some(124) | Some(137));
+    let mut output = String::from_utf8_lossy(&kept).into_owned();
+    if timed_out {
+        output.push_str(&format!("\n[stopped after {seconds} s]"));
+    }
+    Ok(CommandOutput { output, exit_code: if timed_out { None } else { status.code() }, truncated, timed_out })
+}

@@ -6,12 +6,16 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod agents;
 pub mod api;
 pub mod attachments;
 pub mod auth;
+pub mod canvas;
 pub mod cli;
+pub mod conversation;
 pub mod demo;
 pub mod instances;
+pub mod live;
 pub mod review;
 pub mod state;
 pub mod store;
@@ -71,7 +75,9 @@ pub fn default_database_url(data_dir: &std::path::Path) -> String {
 pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&options.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", options.data_dir.display()))?;
-    let store = store::connect(&options.database_url()).await?;
+    let hub = live::Hub::new();
+    let store = store::connect(&options.database_url(), hub.clone()).await?;
+    agents::ensure_builtins_everywhere(store.as_ref()).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(options.site_root.display().to_string())
@@ -88,6 +94,12 @@ pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
         }),
         reviewer: Arc::new(review::OfflineReviewer),
         leptos_options,
+        hub,
+        turns: Arc::default(),
+        http: reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("opsdesk/", env!("CARGO_PKG_VERSION")))
+            .build()?,
     })
 }
 
@@ -106,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api", api::router())
         .nest("/org", api::session_router())
+        .nest("/agents", api::builtin_agents_router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
         .method_not_allowed_fallback(api::method_not_allowed)

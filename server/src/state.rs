@@ -3,6 +3,8 @@
 //! live in one process (as the tests do).
 
 use crate::attachments;
+use crate::conversation::Turns;
+use crate::live::Hub;
 use crate::review::Reviewer;
 use crate::store::SharedStore;
 use axum::extract::FromRef;
@@ -33,6 +35,12 @@ pub struct AppState {
     /// Analyses draft tickets (offline by default).
     pub reviewer: Arc<dyn Reviewer>,
     pub leptos_options: LeptosOptions,
+    /// Live watchers of tickets and their wake-ups.
+    pub hub: Arc<Hub>,
+    /// Agent turns running or queued, per ticket.
+    pub turns: Arc<Turns>,
+    /// The HTTP client for custom agents (connection pooling).
+    pub http: reqwest::Client,
 }
 
 impl FromRef<AppState> for LeptosOptions {

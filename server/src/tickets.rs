@@ -4,15 +4,17 @@
 
 use crate::attachments::{self, Upload};
 use crate::auth;
+use crate::canvas;
+use crate::conversation;
 use crate::review::{self, offline, STRONG_DUPLICATE};
 use crate::state::AppState;
 use crate::store::{AppendRefused, NewAttachment, NewEntry, NewTicket, TicketChanges, TicketRef};
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
-    Attachment, AuthorType, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket, FollowTicket,
+    assigned_agents, Attachment, AuthorType, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket, FollowTicket,
     InstanceView, Me, NewComment, Pagination, Permission, Review, ReviewRequest, ReviewStatus, Source, Status, Ticket,
     TicketDetail, TicketFilter, TicketPage, TimelineEntry, TimelineEvent, UpdateTicket, DEFAULT_PAGE_SIZE,
-    MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS,
+    MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -145,10 +147,38 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
         }
         None => None,
     };
-    let subject = body.subject.clone().or_else(|| stored.as_ref().map(|(r, _)| r.subject.clone())).unwrap_or_default();
-    let description =
-        body.description.clone().or_else(|| stored.as_ref().map(|(r, _)| r.description.clone())).unwrap_or_default();
-    let cluster_id = body.cluster_id.clone().or_else(|| stored.as_ref().and_then(|(r, _)| r.cluster_id.clone()));
+    let message = body.message.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
+    if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
+        return Err(AppError::invalid_field("message", format!("message is longer than {MAX_MESSAGE_CHARS} characters")));
+    }
+    // A ticket started from a message to an agent takes its subject and
+    // description from the message unless they are given.
+    let subject = body
+        .subject
+        .clone()
+        .or_else(|| stored.as_ref().map(|(r, _)| r.subject.clone()))
+        .or_else(|| message.as_deref().map(subject_from_message))
+        .unwrap_or_default();
+    let description = body
+        .description
+        .clone()
+        .or_else(|| stored.as_ref().map(|(r, _)| r.description.clone()))
+        .or_else(|| message.clone())
+        .unwrap_or_default();
+    let instance_id = match (body.cluster_id.as_deref(), body.instance_id.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::invalid_field("instance_id", "instance_id and cluster_id name different instances"))
+        }
+        (a, b) => a.or(b).map(str::to_owned),
+    };
+    let cluster_id = instance_id.or_else(|| stored.as_ref().and_then(|(r, _)| r.cluster_id.clone()));
+    let agent = match body.agent_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(agent_id) => Some(conversation::agent_for_new_ticket(state, me, agent_id, cluster_id.as_deref()).await?),
+        None if message.is_some() => {
+            return Err(AppError::invalid_field("agent_id", "a message needs an agent_id to go to"));
+        }
+        None => None,
+    };
     let answers: Vec<ClarificationAnswer> = body
         .clarification_answers
         .clone()
@@ -258,7 +288,23 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
         )
         .await?;
     tracing::info!(ticket = %ticket.ticket_id, by = %me.user.email, %source, "ticket raised");
+    if let Some(agent) = agent {
+        conversation::start(state, me, &ticket, agent, message).await?;
+        return reload(state, me, ticket.id).await;
+    }
     detail(state, me, ticket).await
+}
+
+/// A subject from the first line of a message, cut at a word near 80 characters.
+fn subject_from_message(message: &str) -> String {
+    const LONGEST: usize = 80;
+    let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    if line.chars().count() <= LONGEST {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(LONGEST).collect();
+    let at_word = cut.rfind(' ').filter(|i| *i > LONGEST / 2).map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', '.']))
 }
 
 /// The description with the answers to the review's questions appended, so
@@ -287,7 +333,8 @@ pub async fn detail(state: &AppState, me: &Me, ticket: Ticket) -> AppResult<Tick
     let attachments = state.store.attachments(&ticket.id).await?;
     let following = state.store.is_following(&ticket.id, &me.user.id).await?;
     let comments = timeline.iter().filter(|e| matches!(e.event, TimelineEvent::Comment { .. })).cloned().collect();
-    Ok(TicketDetail { ticket, comments, attachments, timeline, following })
+    let agents = assigned_agents(&timeline);
+    Ok(TicketDetail { ticket, comments, attachments, timeline, following, agents })
 }
 
 /// `GET .../tickets/{ticket_id}`.
@@ -351,7 +398,13 @@ async fn change(
             );
         }
         match state.store.append(&ticket.id, changes.clone(), all).await? {
-            Ok(_) => return Ok(()),
+            Ok(_) => {
+                // Done tickets keep no working files.
+                if to_status.as_ref().is_some_and(|(to, _)| to.is_done()) {
+                    canvas::remove(&state.config.data_dir, &ticket.id).await;
+                }
+                return Ok(());
+            }
             Err(AppendRefused::StatusMoved(now)) => ticket.status = now,
             Err(AppendRefused::AttachmentLimit) => return Err(AppError::internal("unexpected attachment refusal")),
         }
@@ -488,6 +541,7 @@ pub async fn delete(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<()>
     auth::require(me, Permission::Administer)?;
     let ticket = find(state, me, ticket_id).await?;
     let hashes = state.store.delete_ticket(&me.org.id, &ticket.id).await?;
+    canvas::remove(&state.config.data_dir, &ticket.id).await;
     for sha256 in hashes {
         if !state.store.attachment_blob_in_use(&sha256).await? {
             let _ = tokio::fs::remove_file(attachments::blob_path(&state.config.data_dir, &sha256)).await;

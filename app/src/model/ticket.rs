@@ -1,52 +1,8 @@
 //! Tickets, their timeline, the AI review and attachments.
 
 use chrono::{DateTime, Utc};
+use super::{AgentRef, CommandAction, RanBy, UrlConfig};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// Declares a string-valued enum with its wire names, `ALL`, `as_str`,
-/// `Display` and `FromStr` in one place, so the API, the database and the UI
-/// can never disagree on the spelling.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire name (API, database, CLI).
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($wire => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "unknown {} `{s}`: expected one of {}",
-                        stringify!($name).to_lowercase(),
-                        [$($wire),+].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
 
 wire_enum! {
     /// What kind of request a ticket is.
@@ -276,6 +232,65 @@ pub enum TimelineEvent {
     DuplicateLinked { of: String },
     /// The instance's context, attached at creation.
     InstanceContext { instance_id: String, name: String, summary: String },
+    /// The agents working the ticket now (the first gets messages by default).
+    AgentsAssigned { agents: Vec<AgentRef> },
+    /// A person's message to an agent; its turn runs in the background.
+    Message { agent: AgentRef, content: String },
+    /// An agent's answer to the person's messages up to `in_reply_to`.
+    /// `delivered` lists the decision and command-output entries it was sent.
+    AgentReply {
+        agent: AgentRef,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<String>,
+        #[serde(default)]
+        links: Vec<UrlConfig>,
+        in_reply_to: i64,
+        #[serde(default)]
+        delivered: Vec<i64>,
+        /// The commands it proposed (`CommandProposed` entries of the same turn).
+        #[serde(default)]
+        proposed: Vec<String>,
+        /// The commands it ran itself (`CommandRan` entries of the same turn).
+        #[serde(default)]
+        ran: Vec<String>,
+    },
+    /// An agent's turn failed; the messages stay pending until a retry.
+    AgentFailed { agent: AgentRef, reason: String, in_reply_to: i64 },
+    /// An agent proposed a command (`files` were written to the canvas directory).
+    CommandProposed {
+        cmd_id: String,
+        agent: AgentRef,
+        command: String,
+        #[serde(default)]
+        files: Vec<String>,
+    },
+    /// A person decided about a proposed command.
+    CommandDecided {
+        cmd_id: String,
+        action: CommandAction,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A command ran; `output` may be cut at the output cap (`truncated`).
+    CommandRan {
+        /// The proposal it ran, or a fresh id for commands an agent ran unasked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cmd_id: Option<String>,
+        command: String,
+        output: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        ran_by: RanBy,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentRef>,
+        #[serde(default)]
+        truncated: bool,
+    },
+    /// An agent wrote a file in the canvas directory.
+    FileWritten { path: String, size: u64, agent: AgentRef },
+    /// An agent's file was refused (outside the canvas directory, too big, ...).
+    FileRefused { path: String, reason: String, agent: AgentRef },
 }
 
 /// A ticket with everything on it: `GET .../tickets/{ticket_id}`.
@@ -290,6 +305,8 @@ pub struct TicketDetail {
     pub timeline: Vec<TimelineEntry>,
     /// Whether the caller follows this ticket.
     pub following: bool,
+    /// The agents assigned now; the first gets messages by default.
+    pub agents: Vec<AgentRef>,
 }
 
 /// Input of the AI review: `POST .../tickets/review`.
@@ -464,6 +481,15 @@ pub struct CreateTicket {
     /// `portal`, `api` or `cli`; defaults to how the caller authenticated.
     #[serde(default)]
     pub source: Option<Source>,
+    /// The agent to work the ticket (id or slug); `message` is its first turn.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Same as `cluster_id` (the instance the ticket is about).
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// The first message to the agent; the subject is derived from it when absent.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// Body of `PATCH .../tickets/{ticket_id}`.

@@ -164,7 +164,7 @@ fn ReviewPanel(
             review_id: Some(review_id.clone()),
             acknowledged: Some(acknowledged.get_untracked()),
             clarification_answers: Some(clarification_answers),
-            source: None,
+            ..Default::default()
         });
     };
     let draft_text = move || {

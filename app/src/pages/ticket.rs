@@ -147,6 +147,7 @@ fn Entry(entry: TimelineEntry, ticket_id: String) -> impl IntoView {
         TimelineEvent::InstanceContext { name, summary, .. } => view! {
             <p>{format!("attached the context of instance {name}: ")}<span class="muted">{summary}</span></p>
         }.into_any(),
+        TODO_CANVAS => view! { <p>"(canvas entry)"</p> }.into_any(),
     };
     view! {
         <li class=class>

@@ -2,7 +2,10 @@
 //! out, every failure in the one error format. Unknown routes and methods
 //! answer in that format too.
 
+mod agents;
+mod conversation;
 mod json;
+mod live;
 mod me;
 pub mod openapi;
 pub mod tickets;
@@ -11,7 +14,7 @@ pub use json::{from_value, ApiJson};
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use opsdesk_app::error::{AppError, ErrorCode};
 
@@ -27,7 +30,17 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tokens/{token_id}", delete(me::revoke_token))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/org/instances", get(me::list_instances).post(me::create_instance))
+        .route("/v1/org/agents", get(agents::list).post(agents::create))
         .nest("/v1/org/support/tickets", tickets::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+}
+
+/// Built-in agents over the agent protocol, mounted at `/agents`.
+pub fn builtin_agents_router() -> Router<AppState> {
+    Router::new()
+        .route("/{slug}/api/sendMessage", post(agents::send_message))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

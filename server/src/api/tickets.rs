@@ -2,7 +2,7 @@
 //! `/api/v1/org/support/tickets` for tokens and `/org/support/tickets` for
 //! browser sessions. Handlers parse and answer; `crate::tickets` decides.
 
-use super::ApiJson;
+use super::{conversation, ApiJson};
 use crate::attachments;
 use crate::auth::{AuthMethod, Caller};
 use crate::state::AppState;
@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use opsdesk_app::error::{AppError, AppResult, ErrorCode};
 use opsdesk_app::model::{
@@ -33,6 +33,14 @@ pub fn router() -> Router<AppState> {
         // Uploads enforce their own, configurable limit while streaming.
         .route("/{ticket_id}/attachments", post(upload).layer(DefaultBodyLimit::disable()))
         .route("/{ticket_id}/attachments/{attachment_id}", get(download))
+        .route("/{ticket_id}/messages", post(conversation::post_message))
+        .route("/{ticket_id}/retry", post(conversation::retry))
+        .route("/{ticket_id}/commands/{cmd_id}", post(conversation::decide))
+        .route("/{ticket_id}/agents", put(conversation::assign))
+        .route("/{ticket_id}/events", get(conversation::events))
+        .route("/{ticket_id}/files", get(conversation::files))
+        .route("/{ticket_id}/files/{*path}", get(conversation::file))
+        .route("/{ticket_id}/live", get(conversation::live))
 }
 
 async fn review(

@@ -53,7 +53,8 @@ impl StorageArgs {
     /// Opens and migrates the store, creating the data directory if needed.
     async fn open(&self) -> anyhow::Result<store::SharedStore> {
         std::fs::create_dir_all(&self.data_dir)?;
-        store::connect(&self.database_url()).await
+        // A CLI process has no watchers of its own; the server picks changes up on the next read.
+        store::connect(&self.database_url(), crate::live::Hub::new()).await
     }
 }
 

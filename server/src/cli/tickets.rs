@@ -1100,6 +1100,48 @@ fn describe_event(event: &TimelineEvent) -> (String, String) {
             format!("added the context of instance {} ({})", one_line(name), one_line(instance_id)),
             multiline(summary.trim_end()),
         ),
+        TimelineEvent::AgentsAssigned { agents } => {
+            let names: Vec<String> = agents.iter().map(|a| one_line(&a.name)).collect();
+            (format!("assigned agents: {}", names.join(", ")), String::new())
+        }
+        TimelineEvent::Message { agent, content } => {
+            (format!("wrote to {}:", one_line(&agent.name)), multiline(content.trim_end()))
+        }
+        TimelineEvent::AgentReply { agent, content, reasoning, links, .. } => {
+            let mut more = multiline(content.trim_end());
+            if let Some(reasoning) = reasoning {
+                more.push_str(&format!("reasoning: {}\n", one_line(reasoning)));
+            }
+            for link in links {
+                more.push_str(&format!("link: {} ({})\n", one_line(&link.url), one_line(&link.description)));
+            }
+            (format!("{} answered:", one_line(&agent.name)), more)
+        }
+        TimelineEvent::AgentFailed { agent, reason, .. } => {
+            (format!("{} failed: {}", one_line(&agent.name), one_line(reason)), String::new())
+        }
+        TimelineEvent::CommandProposed { cmd_id, agent, command, files } => {
+            let files = files.iter().map(|f| format!("file: {}\n", one_line(f))).collect::<String>();
+            (format!("{} proposed [{}]: {}", one_line(&agent.name), cmd_id, one_line(command)), files)
+        }
+        TimelineEvent::CommandDecided { cmd_id, action, reason } => {
+            let mut line = format!("decided {action} on [{cmd_id}]");
+            if let Some(reason) = reason.as_deref().map(one_line) {
+                line.push_str(&format!(": {reason}"));
+            }
+            (line, String::new())
+        }
+        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, .. } => {
+            let status = exit_code.map_or("no exit status".to_owned(), |c| format!("exit {c}"));
+            let cut = if *truncated { ", output cut" } else { "" };
+            (format!("ran ({ran_by}, {status}{cut}): {}", one_line(command)), multiline(output.trim_end()))
+        }
+        TimelineEvent::FileWritten { path, size, agent } => {
+            (format!("{} wrote {} ({})", one_line(&agent.name), one_line(path), human_size(*size as i64)), String::new())
+        }
+        TimelineEvent::FileRefused { path, reason, agent } => {
+            (format!("{}'s file {} was refused: {}", one_line(&agent.name), one_line(path), one_line(reason)), String::new())
+        }
     }
 }
 

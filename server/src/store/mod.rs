@@ -3,9 +3,11 @@
 //! module with its own migrations folder, chosen by the database URL's scheme.
 
 mod accounts;
+mod agents;
 mod sqlite;
 mod tickets;
 
+use crate::live::Hub;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use opsdesk_app::error::AppError;
@@ -13,6 +15,7 @@ use opsdesk_app::model::Role;
 use std::sync::Arc;
 
 pub use accounts::{AccountStore, NewToken, NewUser, UserRecord};
+pub use agents::{AgentRecord, AgentStore, NewAgentRecord};
 pub use sqlite::SqliteStore;
 pub use tickets::*;
 
@@ -47,7 +50,7 @@ impl From<StoreError> for AppError {
 /// backend. Every method that reads or changes org data takes the org id, so
 /// no query can cross orgs by accident.
 #[async_trait]
-pub trait Store: AccountStore + TicketStore + Send + Sync + 'static {
+pub trait Store: AccountStore + AgentStore + TicketStore + Send + Sync + 'static {
     /// Applies this backend's pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.
@@ -58,9 +61,10 @@ pub trait Store: AccountStore + TicketStore + Send + Sync + 'static {
 pub type SharedStore = Arc<dyn Store>;
 
 /// Opens the backend named by `database_url`'s scheme and migrates it.
-pub async fn connect(database_url: &str) -> anyhow::Result<SharedStore> {
+/// Committed timeline entries are handed to `hub` for live watchers.
+pub async fn connect(database_url: &str, hub: Arc<Hub>) -> anyhow::Result<SharedStore> {
     let store: SharedStore = if database_url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(database_url).await?)
+        Arc::new(SqliteStore::connect(database_url, hub).await?)
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         anyhow::bail!("the PostgreSQL backend is planned but not built yet; use a sqlite: URL");
     } else {

@@ -3,10 +3,13 @@
 //! failing.
 
 mod accounts;
+mod agents;
 mod tickets;
 
 use super::{Store, StoreError, StoreResult};
+use crate::live::Hub;
 use async_trait::async_trait;
+use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
@@ -25,14 +28,16 @@ const CACHE_KIB: i64 = 32 * 1024;
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 /// The SQLite implementation of [`Store`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Told about every committed timeline entry.
+    hub: Arc<Hub>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url`, e.g. `sqlite:data/opsdesk.db`.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    pub async fn connect(url: &str, hub: Arc<Hub>) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -42,7 +47,7 @@ impl SqliteStore {
             .pragma("cache_size", (-CACHE_KIB).to_string())
             .pragma("mmap_size", MMAP_BYTES.to_string());
         let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, hub })
     }
 }
 

@@ -457,7 +457,9 @@ impl TicketStore for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(Ok(self.entries_from(ticket_id, first_seq - 1, Some(entries.len() as i64)).await?))
+        let committed = self.entries_from(ticket_id, first_seq - 1, Some(entries.len() as i64)).await?;
+        self.hub.publish(ticket_id, &committed);
+        Ok(Ok(committed))
     }
 
     async fn delete_ticket(&self, org_id: &str, ticket_id: &str) -> StoreResult<Vec<String>> {
@@ -481,6 +483,7 @@ impl TicketStore for SqliteStore {
         };
         sqlx::query("delete from tickets_fts where rowid = ?").bind(rowid).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.hub.deleted(ticket_id);
         // Rows cascaded away; the caller drops the blobs nobody else points at.
         Ok(hashes)
     }
@@ -532,6 +535,9 @@ impl TicketStore for SqliteStore {
         };
         insert_entries(&mut tx, ticket_id, last_seq, std::slice::from_ref(&entry), now).await?;
         tx.commit().await?;
+        if self.hub.is_watched(ticket_id) {
+            self.hub.publish(ticket_id, &self.entries_from(ticket_id, last_seq - 1, Some(1)).await?);
+        }
         Ok(Ok(stored))
     }
 
