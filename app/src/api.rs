@@ -5,6 +5,7 @@
 
 use crate::error::AppError;
 use crate::model::{
+    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
     ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
     ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
@@ -178,4 +179,52 @@ pub async fn comment_ticket(ticket_id: String, body: NewComment) -> Result<Timel
 #[server(prefix = "/rpc", endpoint = "tickets/follow", input = Json)]
 pub async fn watch_ticket(ticket_id: String, body: FollowTicket) -> Result<TicketDetail, AppError> {
     ssr::answer(async { ssr::backend()?.follow(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Deletes a ticket (admins).
+#[server(prefix = "/rpc", endpoint = "tickets/delete")]
+pub async fn remove_ticket(ticket_id: String) -> Result<(), AppError> {
+    ssr::answer(async { ssr::backend()?.delete_ticket(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// The org's agents, for pickers and the admin page.
+#[server(prefix = "/rpc", endpoint = "agents")]
+pub async fn list_agents() -> Result<Vec<AgentView>, AppError> {
+    ssr::answer(async { ssr::backend()?.agents(&ssr::caller()?).await }.await)
+}
+
+/// Registers a custom agent (admins).
+#[server(prefix = "/rpc", endpoint = "agents/create", input = Json)]
+pub async fn add_agent(body: NewAgent) -> Result<AgentView, AppError> {
+    ssr::answer(async { ssr::backend()?.create_agent(&ssr::caller()?, body).await }.await)
+}
+
+/// Sets the agents working a ticket.
+#[server(prefix = "/rpc", endpoint = "tickets/agents", input = Json)]
+pub async fn set_ticket_agents(ticket_id: String, body: AssignAgents) -> Result<TicketDetail, AppError> {
+    ssr::answer(async { ssr::backend()?.assign_agents(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Sends a message to an agent; its answer arrives on the live timeline.
+#[server(prefix = "/rpc", endpoint = "tickets/message", input = Json)]
+pub async fn send_message(ticket_id: String, body: PostMessage) -> Result<MessageAccepted, AppError> {
+    ssr::answer(async { ssr::backend()?.post_message(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Approves, rejects, ignores or executes a proposed command.
+#[server(prefix = "/rpc", endpoint = "tickets/command", input = Json)]
+pub async fn decide_on_command(ticket_id: String, cmd_id: String, body: DecideCommand) -> Result<TimelineEntry, AppError> {
+    ssr::answer(async { ssr::backend()?.decide_command(&ssr::caller()?, &ticket_id, &cmd_id, body).await }.await)
+}
+
+/// Runs the pending agent turn again after a failure.
+#[server(prefix = "/rpc", endpoint = "tickets/retry")]
+pub async fn retry_turn(ticket_id: String) -> Result<MessageAccepted, AppError> {
+    ssr::answer(async { ssr::backend()?.retry_turn(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// The files of a ticket's canvas directory.
+#[server(prefix = "/rpc", endpoint = "tickets/files")]
+pub async fn canvas_files(ticket_id: String) -> Result<Vec<CanvasFile>, AppError> {
+    ssr::answer(async { ssr::backend()?.canvas_files(&ssr::caller()?, &ticket_id).await }.await)
 }

@@ -4,6 +4,7 @@
 
 use crate::error::AppResult;
 use crate::model::{
+    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
     ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
     ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
@@ -54,6 +55,23 @@ pub trait Backend: Send + Sync + 'static {
     async fn comment(&self, me: &Me, ticket_id: &str, body: NewComment) -> AppResult<TimelineEntry>;
     /// Follows a ticket, optionally leaving a comment.
     async fn follow(&self, me: &Me, ticket_id: &str, body: FollowTicket) -> AppResult<TicketDetail>;
+    /// Deletes a ticket (admins).
+    async fn delete_ticket(&self, me: &Me, ticket_id: &str) -> AppResult<()>;
+    /// The org's agents.
+    async fn agents(&self, me: &Me) -> AppResult<Vec<AgentView>>;
+    /// Registers a custom agent (admins).
+    async fn create_agent(&self, me: &Me, body: NewAgent) -> AppResult<AgentView>;
+    /// Sets the agents working a ticket.
+    async fn assign_agents(&self, me: &Me, ticket_id: &str, body: AssignAgents) -> AppResult<TicketDetail>;
+    /// Sends a message to an agent on a ticket.
+    async fn post_message(&self, me: &Me, ticket_id: &str, body: PostMessage) -> AppResult<MessageAccepted>;
+    /// Decides about (or executes) a proposed command.
+    async fn decide_command(&self, me: &Me, ticket_id: &str, cmd_id: &str, body: DecideCommand)
+        -> AppResult<TimelineEntry>;
+    /// Runs the pending agent turn again.
+    async fn retry_turn(&self, me: &Me, ticket_id: &str) -> AppResult<MessageAccepted>;
+    /// The files of the ticket's canvas directory.
+    async fn canvas_files(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<CanvasFile>>;
 }
 
 /// The shared handle provided as Leptos context.

@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::LoginPage/>
                 <ParentRoute path=path!("") view=pages::AppLayout>
                     <Route path=path!("") view=|| view! { <Redirect path="/tickets"/> }/>
+                    <Route path=path!("helpdesk") view=pages::HelpdeskPage/>
                     <Route path=path!("tickets") view=pages::TicketsPage/>
                     <Route path=path!("tickets/new") view=pages::NewTicketPage/>
                     <Route path=path!("tickets/:id") view=pages::TicketPage/>

@@ -2,11 +2,13 @@
 //! to the same services the REST API uses.
 
 use crate::accounts::{self, UserInput};
+use crate::conversation;
 use crate::state::AppState;
 use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
+    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
     ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
     ReviewRequest, Role, Source, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
@@ -75,5 +77,43 @@ impl Backend for AppState {
 
     async fn create_instance(&self, me: &Me, body: NewInstance) -> AppResult<InstanceView> {
         crate::instances::create(self, me, body).await
+    }
+
+    async fn delete_ticket(&self, me: &Me, ticket_id: &str) -> AppResult<()> {
+        tickets::delete(self, me, ticket_id).await
+    }
+
+    async fn agents(&self, me: &Me) -> AppResult<Vec<AgentView>> {
+        crate::agents::list(self, me).await
+    }
+
+    async fn create_agent(&self, me: &Me, body: NewAgent) -> AppResult<AgentView> {
+        crate::agents::create(self, me, body).await
+    }
+
+    async fn assign_agents(&self, me: &Me, ticket_id: &str, body: AssignAgents) -> AppResult<TicketDetail> {
+        conversation::assign(self, me, ticket_id, body).await
+    }
+
+    async fn post_message(&self, me: &Me, ticket_id: &str, body: PostMessage) -> AppResult<MessageAccepted> {
+        conversation::post_message(self, me, ticket_id, body).await
+    }
+
+    async fn decide_command(
+        &self,
+        me: &Me,
+        ticket_id: &str,
+        cmd_id: &str,
+        body: DecideCommand,
+    ) -> AppResult<TimelineEntry> {
+        conversation::decide(self, me, ticket_id, cmd_id, body).await
+    }
+
+    async fn retry_turn(&self, me: &Me, ticket_id: &str) -> AppResult<MessageAccepted> {
+        conversation::retry(self, me, ticket_id).await
+    }
+
+    async fn canvas_files(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<CanvasFile>> {
+        conversation::files(self, me, ticket_id).await
     }
 }

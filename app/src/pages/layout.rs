@@ -44,6 +44,7 @@ pub fn AppLayout() -> impl IntoView {
                 </button>
                 <nav id="main-nav" class="mainnav" class:open=move || menu_open.get() on:click=move |_| set_menu_open.set(false)>
                     <A href="/tickets" exact=true>"Tickets"</A>
+                    <A href="/helpdesk">"Ask an agent"</A>
                     <A href="/tickets/new">"New ticket"</A>
                     <A href="/projects">"Projects"</A>
                     <A href="/admin">"Admin"</A>

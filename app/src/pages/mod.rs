@@ -2,6 +2,7 @@
 
 mod admin;
 mod badges;
+mod helpdesk;
 mod layout;
 mod login;
 mod projects;
@@ -10,6 +11,7 @@ mod ticket;
 mod tickets;
 
 pub use admin::AdminPage;
+pub use helpdesk::HelpdeskPage;
 pub use layout::{AppLayout, NotFound};
 pub use login::LoginPage;
 pub use projects::ProjectsPage;

@@ -1,14 +1,23 @@
-//! `/tickets/{id}`: one ticket at its shareable URL: status and fields, the
-//! AI summary, the description, the timeline, comments, attachments.
+//! `/tickets/{id}`: the Canvas, one ticket at its shareable URL. The
+//! conversation with its agents (messages, reasoning, command cards with
+//! Approve / Reject / Ignore / Execute, outputs, links, files), team comments
+//! and system entries, live over the ticket's websocket for everyone
+//! watching; the agents, status and triage controls, the canvas directory's
+//! files and the attachments beside it.
 
 use super::badges::{SeverityBadge, StatusBadge};
 use super::layout::caller_can;
 use super::{format_time, ErrorNote};
-use crate::api::{comment_ticket, edit_ticket, get_ticket, watch_ticket};
+use crate::api::{
+    canvas_files, comment_ticket, decide_on_command, edit_ticket, get_ticket, list_agents, retry_turn,
+    send_message, set_ticket_agents, watch_ticket,
+};
 use crate::error::AppError;
 use crate::model::{
-    human_size, AuthorType, Category, FollowTicket, NewComment, Permission, Severity, Status, TicketDetail,
-    TimelineEntry, TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
+    assigned_agents, command_cards, human_size, next_turn, AgentActivity, AgentRef, AssignAgents, AuthorType, Category,
+    CommandAction, CommandCard, DecideCommand, FollowTicket, NewComment, Permission, PersonRef, PostMessage, RanBy,
+    ServerFrame, Severity, Status, TicketDetail, TimelineEntry, TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
+    MAX_MESSAGE_CHARS,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,29 +48,105 @@ pub fn TicketPage() -> impl IntoView {
     }
 }
 
+/// The live state of an open Canvas: the timeline as the websocket grows it,
+/// who is watching, which agents are working.
+#[derive(Clone, Copy)]
+struct Live {
+    entries: RwSignal<Vec<TimelineEntry>>,
+    watchers: RwSignal<Vec<PersonRef>>,
+    working: RwSignal<Vec<AgentRef>>,
+    online: RwSignal<bool>,
+    deleted: RwSignal<bool>,
+}
+
+impl Live {
+    /// Applies a frame from the server; entries are appended in seq order, once.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn apply(self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Entries { entries } => self.entries.update(|held| {
+                for entry in entries {
+                    if held.last().is_none_or(|last| entry.seq > last.seq) {
+                        held.push(entry);
+                    }
+                }
+            }),
+            ServerFrame::Watchers { watchers } => self.watchers.set(watchers),
+            ServerFrame::Activity { agent, activity } => self.working.update(|working| {
+                working.retain(|a| a.id != agent.id);
+                if activity == AgentActivity::Working {
+                    working.push(agent);
+                }
+            }),
+            ServerFrame::Deleted => self.deleted.set(true),
+        }
+    }
+}
+
 #[component]
 fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
     let ticket = detail.ticket.clone();
     let can_operate = caller_can(Permission::Operate);
     let can_write = caller_can(Permission::Write);
+    let live = Live {
+        entries: RwSignal::new(detail.timeline.clone()),
+        watchers: RwSignal::new(Vec::new()),
+        working: RwSignal::new(Vec::new()),
+        online: RwSignal::new(false),
+        deleted: RwSignal::new(false),
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let handlers = crate::browser::LiveHandlers {
+            last_seq: Box::new(move || live.entries.with_untracked(|e| e.last().map_or(0, |last| last.seq))),
+            on_frame: Box::new(move |frame| live.apply(frame)),
+            on_online: Box::new(move |online| live.online.set(online)),
+        };
+        let socket = send_wrapper::SendWrapper::new(crate::browser::LiveSocket::open(&ticket.ticket_id, handlers));
+        on_cleanup(move || drop(socket));
+    }
+    let initial_status = ticket.status;
+    let status = Memo::new(move |_| {
+        live.entries.with(|entries| {
+            entries
+                .iter()
+                .rev()
+                .find_map(|e| match e.event {
+                    TimelineEvent::StatusChanged { to, .. } => Some(to),
+                    _ => None,
+                })
+                .unwrap_or(initial_status)
+        })
+    });
+    let cards = Memo::new(move |_| live.entries.with(|entries| command_cards(entries)));
+    let assigned = Memo::new(move |_| live.entries.with(|entries| assigned_agents(entries)));
+    let pending_turn = Memo::new(move |_| live.entries.with(|entries| next_turn(entries).is_some()));
     let id = ticket.ticket_id.clone();
-    let comment_id = ticket.ticket_id.clone();
-    let controls_id = ticket.ticket_id.clone();
     let follow = Action::new(move |_: &()| watch_ticket(id.clone(), FollowTicket::default()));
     Effect::new(move || {
         if let Some(Ok(_)) = follow.value().get() {
             version.update(|v| *v += 1);
         }
     });
+    let (comment_id, controls_id) = (ticket.ticket_id.clone(), ticket.ticket_id.clone());
+    let canvas = Canvas {
+        ticket_id: ticket.ticket_id.clone(),
+        cards,
+        pending_turn,
+        can_operate: Signal::derive(can_operate),
+        can_write: Signal::derive(can_write),
+    };
+    provide_context(canvas.clone());
     view! {
         <Title text=format!("{} {}", ticket.ticket_id, ticket.subject)/>
         <div class="ticket-head">
             <div class="ticket-title">
                 <span class="mono muted">{ticket.ticket_id.clone()}</span>
                 <h1>{ticket.subject.clone()}</h1>
+                <SwitchTicket/>
             </div>
             <div class="badges">
-                <StatusBadge status=ticket.status/>
+                {move || view! { <StatusBadge status=status.get()/> }}
                 <SeverityBadge severity=ticket.severity/>
                 <span class="badge">{ticket.category.label()}</span>
                 <span class="badge">{format!("via {}", ticket.source)}</span>
@@ -69,7 +154,17 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                     <button class="button button-quiet" on:click=move |_| { follow.dispatch(()); }>"Follow"</button>
                 })}
                 {detail.following.then(|| view! { <span class="badge">"following"</span> })}
+                <span class="live-state" data-online=move || live.online.get().to_string()>
+                    {move || if live.online.get() { "● live" } else { "○ connecting…" }}
+                </span>
             </div>
+            <p class="watchers" aria-label="Watching now">
+                {move || {
+                    let names: Vec<String> = live.watchers.get().into_iter().map(|p| if p.name.is_empty() { p.email } else { p.name }).collect();
+                    if names.is_empty() { String::new() } else { format!("Watching now: {}", names.join(", ")) }
+                }}
+            </p>
+            {move || live.deleted.get().then(|| view! { <p class="notice notice-warn">"This ticket was deleted."</p> })}
             {ticket.duplicate_of.clone().map(|of| view! {
                 <p class="notice notice-warn">"Duplicate of "<a href=format!("/tickets/{of}")>{of.clone()}</a></p>
             })}
@@ -91,20 +186,29 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                         view! { <p class="prewrap">{ticket.description.clone()}</p> }.into_any()
                     }}
                 </section>
-                <section class="panel" aria-label="Timeline">
-                    <h2>"Timeline"</h2>
+                <section class="panel" aria-label="Conversation">
+                    <h2>"Conversation"</h2>
                     <ol class="timeline">
-                        {detail.timeline.into_iter().map(|entry| view! { <Entry entry ticket_id=ticket.ticket_id.clone()/> }).collect_view()}
+                        <For each=move || live.entries.get() key=|entry| entry.seq let:entry>
+                            <Entry entry/>
+                        </For>
                     </ol>
+                    {move || {
+                        let working: Vec<String> = live.working.get().into_iter().map(|a| a.name).collect();
+                        (!working.is_empty()).then(|| view! { <p class="agent-working" role="status">{format!("{} is working…", working.join(", "))}</p> })
+                    }}
                     <Show when=can_write>
+                        <Composer assigned/>
                         <CommentBox ticket_id=comment_id.clone() version can_operate/>
                     </Show>
                 </section>
             </div>
             <aside class="ticket-side">
+                <AgentsPanel assigned/>
                 <Show when=can_operate>
                     <Controls detail_status=ticket.status severity=ticket.severity category=ticket.category ticket_id=controls_id.clone() version/>
                 </Show>
+                <CanvasFiles entries=live.entries/>
                 <Attachments ticket_id=ticket.ticket_id.clone() attachments=detail.attachments version can_write/>
             </aside>
         </div>
@@ -112,16 +216,80 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
     .into_any()
 }
 
+/// What every part of an open Canvas shares.
+#[derive(Clone)]
+struct Canvas {
+    ticket_id: String,
+    cards: Memo<Vec<CommandCard>>,
+    pending_turn: Memo<bool>,
+    can_operate: Signal<bool>,
+    can_write: Signal<bool>,
+}
+
+/// Open another ticket by its id, or search by words of its title.
+#[component]
+fn SwitchTicket() -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let navigate = leptos_router::hooks::use_navigate();
+    view! {
+        <form class="switch-ticket" role="search" on:submit=move |ev| {
+            ev.prevent_default();
+            let text = query.get_untracked().trim().to_owned();
+            if text.is_empty() { return; }
+            let looks_like_id = text.rsplit_once('-').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let target = if looks_like_id {
+                format!("/tickets/{}", text.to_uppercase())
+            } else {
+                format!("/tickets?q={}", text.split_whitespace().collect::<Vec<_>>().join("+"))
+            };
+            navigate(&target, Default::default());
+        }>
+            <input type="search" aria-label="Switch ticket" placeholder="Switch: ID or title words"
+                prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
+        </form>
+    }
+}
+
+/// Who wrote an entry.
+fn author_label(entry: &TimelineEntry) -> String {
+    match (&entry.author, entry.author_type, &entry.event) {
+        (Some(person), AuthorType::Team, _) => format!("{} (team)", person.name),
+        (Some(person), _, _) => if person.name.is_empty() { person.email.clone() } else { person.name.clone() },
+        (None, _, TimelineEvent::AgentReply { agent, .. } | TimelineEvent::CommandProposed { agent, .. }) => agent.name.clone(),
+        (None, _, TimelineEvent::FileWritten { agent, .. } | TimelineEvent::FileRefused { agent, .. }) => agent.name.clone(),
+        (None, _, TimelineEvent::CommandRan { agent: Some(agent), .. }) => agent.name.clone(),
+        (None, AuthorType::Ai, _) => "AI review".to_owned(),
+        (None, _, _) => "opsdesk".to_owned(),
+    }
+}
+
+/// The session route of a canvas file (`download` asks for a download).
+fn canvas_file_url(ticket_id: &str, path: &str, download: bool) -> String {
+    let path: String = path
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/org/support/tickets/{ticket_id}/files/{path}{}", if download { "?download=1" } else { "" })
+}
+
 /// One timeline entry, by kind.
 #[component]
-fn Entry(entry: TimelineEntry, ticket_id: String) -> impl IntoView {
-    let who = match (&entry.author, entry.author_type) {
-        (Some(person), AuthorType::Team) => format!("{} (team)", person.name),
-        (Some(person), _) => person.name.clone(),
-        (None, AuthorType::Ai) => "AI review".to_owned(),
-        (None, _) => "opsdesk".to_owned(),
+fn Entry(entry: TimelineEntry) -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let who = author_label(&entry);
+    let kind = match &entry.event {
+        TimelineEvent::Message { .. } => "message",
+        TimelineEvent::AgentReply { .. } => "agent-reply",
+        TimelineEvent::CommandProposed { .. } => "command",
+        TimelineEvent::CommandRan { .. } => "output",
+        TimelineEvent::AgentFailed { .. } | TimelineEvent::FileRefused { .. } => "failure",
+        _ => "event",
     };
-    let class = format!("entry entry-{}", entry.author_type);
+    let class = format!("entry entry-{} entry-{kind}", entry.author_type);
     let body = match entry.event {
         TimelineEvent::Created { source } => view! { <p>{format!("raised this ticket (via {source})")}</p> }.into_any(),
         TimelineEvent::Comment { body } => view! { <p class="prewrap comment">{body}</p> }.into_any(),
@@ -147,13 +315,323 @@ fn Entry(entry: TimelineEntry, ticket_id: String) -> impl IntoView {
         TimelineEvent::InstanceContext { name, summary, .. } => view! {
             <p>{format!("attached the context of instance {name}: ")}<span class="muted">{summary}</span></p>
         }.into_any(),
-        TODO_CANVAS => view! { <p>"(canvas entry)"</p> }.into_any(),
+        TimelineEvent::AgentsAssigned { agents } => {
+            let names: Vec<String> = agents.into_iter().map(|a| a.name).collect();
+            view! { <p>{if names.is_empty() { "removed every agent".to_owned() } else { format!("assigned {}", names.join(", ")) }}</p> }.into_any()
+        }
+        TimelineEvent::Message { agent, content } => view! {
+            <p class="muted to">{format!("to {}", agent.name)}</p>
+            {if content.is_empty() {
+                view! { <p class="muted">"(sent the decisions on the commands)"</p> }.into_any()
+            } else {
+                view! { <p class="prewrap">{content}</p> }.into_any()
+            }}
+        }.into_any(),
+        TimelineEvent::AgentReply { content, reasoning, links, .. } => view! {
+            <p class="prewrap">{content}</p>
+            {reasoning.map(|reasoning| view! {
+                <details class="reasoning"><summary>"Reasoning"</summary><p class="prewrap">{reasoning}</p></details>
+            })}
+            {(!links.is_empty()).then(|| view! {
+                <ul class="links">
+                    {links.into_iter().map(|link| {
+                        let label = if link.description.is_empty() { link.url.clone() } else { link.description.clone() };
+                        view! { <li><a href=link.url.clone() target="_blank" rel="noopener noreferrer">{label}</a><span class="muted mono">{format!(" {}", link.url)}</span></li> }
+                    }).collect_view()}
+                </ul>
+            })}
+        }.into_any(),
+        TimelineEvent::AgentFailed { agent, reason, .. } => view! {
+            <p>{format!("{} could not answer: {reason}", agent.name)}</p>
+            <RetryButton/>
+        }.into_any(),
+        TimelineEvent::CommandDecided { cmd_id, action, reason } => {
+            let command = canvas.cards.with_untracked(|cards| cards.iter().find(|c| c.cmd_id == cmd_id).map(|c| c.command.clone()));
+            let verb = match action {
+                CommandAction::Approve => "approved",
+                CommandAction::Reject => "rejected",
+                CommandAction::Ignore => "ignored",
+                CommandAction::Execute => "executed",
+            };
+            view! {
+                <p>{format!("{verb} ")}<code>{command.unwrap_or(cmd_id)}</code>
+                    {reason.map(|r| view! { <span class="muted">{format!(" — {r}")}</span> })}</p>
+            }.into_any()
+        }
+        TimelineEvent::CommandProposed { cmd_id, command, files, .. } => view! { <CommandCardView cmd_id command files/> }.into_any(),
+        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, .. } => {
+            let status = match exit_code { Some(code) => format!("exit {code}"), None => "no exit status".to_owned() };
+            let by = if ran_by == RanBy::Agent { "the agent ran" } else { "ran" };
+            view! {
+                <p class="muted">{format!("{by} · {status}{}", if truncated { " · output cut at 64 KiB" } else { "" })}</p>
+                <pre class="output"><code>{format!("$ {command}\n{output}")}</code></pre>
+            }.into_any()
+        }
+        TimelineEvent::FileWritten { path, size, .. } => view! {
+            <p>"wrote "<a href=canvas_file_url(&ticket_id, &path, false) target="_blank" rel="noopener">{path.clone()}</a>
+               <span class="muted">{format!(" ({}) · ", human_size(size as i64))}</span>
+               <a href=canvas_file_url(&ticket_id, &path, true) download>"download"</a></p>
+        }.into_any(),
+        TimelineEvent::FileRefused { path, reason, .. } => view! {
+            <p>{format!("file {path} was refused: {reason}")}</p>
+        }.into_any(),
     };
     view! {
-        <li class=class>
+        <li class=class data-seq=entry.seq>
             <div class="entry-meta"><strong>{who}</strong><span class="muted">{format!(" · #{} · {}", entry.seq, format_time(&entry.at))}</span></div>
             <div class="entry-body">{body}</div>
         </li>
+    }
+}
+
+/// Retry after a failed turn, while its messages still wait for an answer.
+#[component]
+fn RetryButton() -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let retry = Action::new(move |_: &()| retry_turn(ticket_id.clone()));
+    let pending = canvas.pending_turn;
+    let can_write = canvas.can_write;
+    view! {
+        <Show when=move || pending.get() && can_write.get()>
+            <button class="button" on:click=move |_| { retry.dispatch(()); } disabled=move || retry.pending().get()>"Retry"</button>
+        </Show>
+        {move || retry.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+    }
+}
+
+/// A proposed command: its state live, and the decisions for operators.
+#[component]
+fn CommandCardView(cmd_id: String, command: String, files: Vec<String>) -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let card = {
+        let cmd_id = cmd_id.clone();
+        Memo::new(move |_| canvas.cards.with(|cards| cards.iter().find(|c| c.cmd_id == cmd_id).cloned()))
+    };
+    let decide = {
+        let (ticket_id, cmd_id) = (ticket_id.clone(), cmd_id.clone());
+        Action::new(move |body: &DecideCommand| decide_on_command(ticket_id.clone(), cmd_id.clone(), body.clone()))
+    };
+    let rejecting = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let open = move || card.get().is_some_and(|c| c.open_for_decision());
+    let can_operate = canvas.can_operate;
+    let act = move |action: CommandAction| {
+        decide.dispatch(DecideCommand { action, reason: None });
+    };
+    view! {
+        <div class="command-card" data-cmd=cmd_id.clone()>
+            <pre class="command"><code>{format!("$ {command}")}</code></pre>
+            {(!files.is_empty()).then(|| view! {
+                <p class="muted">"with files: "
+                    {files.iter().map(|path| view! { <a href=canvas_file_url(&ticket_id, path, false) target="_blank" rel="noopener">{path.clone()}</a>" " }).collect_view()}
+                </p>
+            })}
+            <p class="command-state" data-state=move || card.get().map(|c| c.state_label()).unwrap_or_default()>
+                {move || card.get().map(|c| {
+                    let reason = c.decision.as_ref().and_then(|d| d.reason.clone()).map(|r| format!(" ({r})")).unwrap_or_default();
+                    format!("{}{reason}", c.state_label())
+                })}
+            </p>
+            <Show when=move || can_operate.get()>
+                <div class="actions">
+                    <Show when=open>
+                        <button class="button button-primary" on:click=move |_| act(CommandAction::Approve) disabled=move || decide.pending().get()>"Approve"</button>
+                        <button class="button" on:click=move |_| rejecting.update(|r| *r = !*r)>"Reject"</button>
+                        <button class="button button-quiet" on:click=move |_| act(CommandAction::Ignore) disabled=move || decide.pending().get()>"Ignore"</button>
+                    </Show>
+                    <button class="button" on:click=move |_| act(CommandAction::Execute) disabled=move || decide.pending().get()>"Execute"</button>
+                </div>
+                <Show when=move || rejecting.get() && open()>
+                    <form class="form reject" on:submit=move |ev| {
+                        ev.prevent_default();
+                        let why = Some(reason.get_untracked()).filter(|r| !r.trim().is_empty());
+                        decide.dispatch(DecideCommand { action: CommandAction::Reject, reason: why });
+                        rejecting.set(false);
+                    }>
+                        <label>"Why (optional, the agent sees it)"
+                            <input type="text" placeholder="e.g. avoid describe commands" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="submit" class="button">"Reject command"</button>
+                    </form>
+                </Show>
+            </Show>
+            {move || decide.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+        </div>
+    }
+}
+
+/// Writing to an agent: which one, the message, and what goes with it.
+#[component]
+fn Composer(assigned: Memo<Vec<AgentRef>>) -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let content = RwSignal::new(String::new());
+    let chosen = RwSignal::new(Option::<String>::None);
+    let send = Action::new(move |body: &PostMessage| send_message(ticket_id.clone(), body.clone()));
+    Effect::new(move || {
+        if let Some(Ok(_)) = send.value().get() {
+            content.set(String::new());
+        }
+    });
+    let cards = canvas.cards;
+    let queued = move || {
+        cards.with(|cards| {
+            cards
+                .iter()
+                .filter(|c| c.decision.as_ref().is_some_and(|d| !d.delivered && matches!(d.action, CommandAction::Approve | CommandAction::Reject)))
+                .count()
+        })
+    };
+    view! {
+        <form class="form composer" aria-label="Message to agent" on:submit=move |ev| {
+            ev.prevent_default();
+            send.dispatch(PostMessage { content: content.get_untracked(), decisions: Vec::new(), agent_id: chosen.get_untracked() });
+        }>
+            {move || {
+                let agents = assigned.get();
+                if agents.is_empty() {
+                    view! { <p class="muted">"No agent works this ticket yet: add one under Agents."</p> }.into_any()
+                } else {
+                    view! {
+                        <label>"To"
+                            <select name="agent" on:change=move |ev| chosen.set(Some(event_target_value(&ev)))>
+                                {agents.into_iter().map(|a| view! { <option value=a.id.clone()>{a.name.clone()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    }.into_any()
+                }
+            }}
+            <label>"Message to agent"
+                <textarea rows="3" name="message" maxlength=MAX_MESSAGE_CHARS.to_string()
+                    placeholder="Describe what you see, answer the agent, or just send the decisions"
+                    prop:value=content on:input=move |ev| content.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || send.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+            <div class="actions">
+                <button type="submit" class="button button-primary" disabled=move || send.pending().get() || assigned.with(Vec::is_empty)>"Send"</button>
+                {move || {
+                    let n = queued();
+                    (n > 0).then(|| view! { <span class="hint">{format!("{n} command decision{} will go with it", if n == 1 { "" } else { "s" })}</span> })
+                }}
+            </div>
+        </form>
+    }
+}
+
+/// The agents working the ticket: add, remove, make default.
+#[component]
+fn AgentsPanel(assigned: Memo<Vec<AgentRef>>) -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let can_write = canvas.can_write;
+    let agents = Resource::new(|| (), |_| list_agents());
+    let assign = Action::new(move |ids: &Vec<String>| {
+        set_ticket_agents(ticket_id.clone(), AssignAgents { agent_ids: ids.clone() })
+    });
+    let adding = RwSignal::new(String::new());
+    let ids = move || assigned.get().into_iter().map(|a| a.id).collect::<Vec<String>>();
+    view! {
+        <section class="panel agents" aria-label="Agents">
+            <h2>"Agents"</h2>
+            <ul class="agent-list">
+                {move || assigned.get().into_iter().enumerate().map(|(index, agent)| {
+                    let (remove_id, first_id) = (agent.id.clone(), agent.id.clone());
+                    view! {
+                        <li>
+                            <strong>{agent.name.clone()}</strong>
+                            {(index == 0).then(|| view! { <span class="badge">"default"</span> })}
+                            <Show when=move || can_write.get()>
+                                {(index > 0).then(|| {
+                                    let first_id = first_id.clone();
+                                    view! { <button class="link-button" on:click=move |_| {
+                                        let mut next = ids();
+                                        next.retain(|i| *i != first_id);
+                                        next.insert(0, first_id.clone());
+                                        assign.dispatch(next);
+                                    }>"make default"</button> }
+                                })}
+                                {
+                                    let remove_id = remove_id.clone();
+                                    view! { <button class="link-button" on:click=move |_| {
+                                        let mut next = ids();
+                                        next.retain(|i| *i != remove_id);
+                                        assign.dispatch(next);
+                                    }>"remove"</button> }
+                                }
+                            </Show>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <Show when=move || can_write.get()>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let all = agents.await.unwrap_or_default();
+                        view! {
+                            <form class="form inline" on:submit=move |ev| {
+                                ev.prevent_default();
+                                let wanted = adding.get_untracked();
+                                if wanted.is_empty() { return; }
+                                let mut next = ids();
+                                if !next.contains(&wanted) { next.push(wanted); }
+                                assign.dispatch(next);
+                            }>
+                                <select aria-label="Agent to add" on:change=move |ev| adding.set(event_target_value(&ev))>
+                                    <option value="">"Add an agent…"</option>
+                                    {all.into_iter().map(|a| view! { <option value=a.id.clone()>{a.name.clone()}</option> }).collect_view()}
+                                </select>
+                                <button type="submit" class="button">"Add"</button>
+                            </form>
+                        }
+                    })}
+                </Transition>
+            </Show>
+            {move || assign.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+        </section>
+    }
+}
+
+/// The canvas directory's files: view in a new tab or download. Reloaded
+/// when the timeline says a file was written or a command ran.
+#[component]
+fn CanvasFiles(entries: RwSignal<Vec<TimelineEntry>>) -> impl IntoView {
+    let canvas = expect_context::<Canvas>();
+    let ticket_id = canvas.ticket_id.clone();
+    let changes = Memo::new(move |_| {
+        entries.with(|e| e.iter().filter(|e| matches!(e.event, TimelineEvent::FileWritten { .. } | TimelineEvent::CommandRan { .. } | TimelineEvent::StatusChanged { .. })).count())
+    });
+    let files = {
+        let ticket_id = ticket_id.clone();
+        Resource::new(move || changes.get(), move |_| canvas_files(ticket_id.clone()))
+    };
+    view! {
+        <section class="panel canvas-files" aria-label="Canvas files">
+            <h2>"Canvas files"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let ticket_id = ticket_id.clone();
+                    Suspend::new(async move {
+                        match files.await {
+                            Ok(files) if files.is_empty() => view! { <p class="empty-inline">"No files. Agents' files land here; the directory goes when the ticket is resolved or closed."</p> }.into_any(),
+                            Ok(files) => view! {
+                                <ul class="files">
+                                    {files.into_iter().map(|f| view! {
+                                        <li>
+                                            <a href=canvas_file_url(&ticket_id, &f.path, false) target="_blank" rel="noopener">{f.path.clone()}</a>
+                                            <span class="muted">{format!(" {} · ", human_size(f.size as i64))}</span>
+                                            <a href=canvas_file_url(&ticket_id, &f.path, true) download>"download"</a>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
     }
 }
 

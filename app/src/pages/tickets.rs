@@ -1,10 +1,12 @@
-//! `/tickets`: the org's tickets with filters, search and pagination. The
-//! URL holds the filter (`?q=…&status=…&page=…`), so every view is shareable.
+//! `/tickets`: the history of the org's tickets with filters, search and
+//! pagination; operators switch a row's status and admins delete from here.
+//! The URL holds the filter (`?q=…&status=…&page=…`), so every view is shareable.
 
 use super::badges::{SeverityBadge, StatusBadge};
 use super::{format_time, ErrorNote};
-use crate::api::list_tickets;
-use crate::model::{Status, TicketFilter};
+use super::layout::caller_can;
+use crate::api::{edit_ticket, list_tickets, remove_ticket};
+use crate::model::{Permission, Status, TicketFilter, UpdateTicket};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -18,6 +20,57 @@ fn status_choices() -> Vec<(String, String)> {
     let mut choices = vec![("".to_owned(), "All statuses".to_owned()), (ACTIVE.to_owned(), "Active".to_owned())];
     choices.extend(Status::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())));
     choices
+}
+
+/// A row's status: a badge, and for operators a switcher along the lifecycle.
+#[component]
+fn RowStatus(ticket_id: String, status: Status, version: RwSignal<u32>) -> impl IntoView {
+    let can_operate = caller_can(Permission::Operate);
+    let save = Action::new(move |to: &Status| {
+        edit_ticket(ticket_id.clone(), UpdateTicket { status: Some(*to), ..Default::default() })
+    });
+    Effect::new(move || {
+        if let Some(Ok(_)) = save.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <Show when=can_operate fallback=move || view! { <StatusBadge status/> }>
+            <select class=format!("status-select status-{status}") aria-label="Status" on:change=move |ev| {
+                if let Ok(to) = event_target_value(&ev).parse::<Status>() { save.dispatch(to); }
+            }>
+                <option value=status.as_str() selected=true>{status.label()}</option>
+                {status.next().iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+            </select>
+        </Show>
+        {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+    }
+}
+
+/// Deleting a ticket from the list (admins), confirmed by a second click.
+#[component]
+fn RowDelete(ticket_id: String, version: RwSignal<u32>) -> impl IntoView {
+    let can_administer = caller_can(Permission::Administer);
+    let confirming = RwSignal::new(false);
+    let remove = Action::new(move |_: &()| remove_ticket(ticket_id.clone()));
+    Effect::new(move || {
+        if let Some(Ok(())) = remove.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <Show when=can_administer>
+            {move || if confirming.get() {
+                view! {
+                    <button class="button button-danger" on:click=move |_| { remove.dispatch(()); }>"Confirm delete"</button>
+                    <button class="link-button" on:click=move |_| confirming.set(false)>"keep"</button>
+                }.into_any()
+            } else {
+                view! { <button class="link-button" aria-label="Delete ticket" on:click=move |_| confirming.set(true)>"Delete"</button> }.into_any()
+            }}
+        </Show>
+        {move || remove.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+    }
 }
 
 /// The ticket list.
@@ -39,7 +92,9 @@ pub fn TicketsPage() -> impl IntoView {
             page_size: None,
         }
     });
-    let tickets = Resource::new(move || filter.get(), list_tickets);
+    // Bumped after a row's status change or deletion, to reload the page.
+    let version = RwSignal::new(0u32);
+    let tickets = Resource::new(move || (filter.get(), version.get()), |(filter, _)| list_tickets(filter));
     let current_status = move || query.read().get("status").unwrap_or_default();
     let current_q = move || query.read().get("q").unwrap_or_default();
 
@@ -71,18 +126,20 @@ pub fn TicketsPage() -> impl IntoView {
                         let pagination = page.pagination.clone();
                         view! {
                             <table class="table tickets">
-                                <thead><tr><th>"ID"</th><th>"Subject"</th><th>"Status"</th><th>"Severity"</th><th class="wide-only">"Category"</th><th class="wide-only">"Updated"</th></tr></thead>
+                                <thead><tr><th>"ID"</th><th>"Subject"</th><th>"Status"</th><th>"Severity"</th><th class="wide-only">"Category"</th><th class="wide-only">"Updated"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {page.result.into_iter().map(|ticket| {
                                         let href = format!("/tickets/{}", ticket.ticket_id);
+                                        let (status_id, delete_id) = (ticket.ticket_id.clone(), ticket.ticket_id.clone());
                                         view! {
                                             <tr>
                                                 <td class="mono"><A href=href.clone()>{ticket.ticket_id.clone()}</A></td>
                                                 <td class="subject"><A href=href>{ticket.subject}</A></td>
-                                                <td><StatusBadge status=ticket.status/></td>
+                                                <td><RowStatus ticket_id=status_id status=ticket.status version/></td>
                                                 <td><SeverityBadge severity=ticket.severity/></td>
                                                 <td class="wide-only muted">{ticket.category.label()}</td>
                                                 <td class="wide-only muted">{format_time(&ticket.updated_at)}</td>
+                                                <td><RowDelete ticket_id=delete_id version/></td>
                                             </tr>
                                         }
                                     }).collect_view()}

@@ -310,22 +310,35 @@ fn line_rules(words: &[&str], out: &str, now: DateTime<Utc>, found: &mut Found, 
         if lower.contains("no space left on device") {
             found.add(FindingKind::NoSpaceLeft, "", None, "A write failed: \"No space left on device\"".into(), line);
         }
-        if lower.contains("connection refused") || lower.contains("econnrefused") {
+        if ["connection refused", "econnrefused", "couldn't connect to server"].iter().any(|e| lower.contains(e)) {
             let target = refused_target(line);
             let summary = format!("Connection refused by `{target}`");
             found.add(FindingKind::ConnectionRefused, &target, None, summary, line);
         }
         if let Some(host) = dns_error_host(line, &lower) {
-            let summary = if host.is_empty() { "Name resolution fails".into() } else { format!("`{host}` does not resolve") };
+            let summary =
+                if host.is_empty() { "Name resolution fails".into() } else { format!("`{host}` does not resolve") };
             found.add(FindingKind::DnsFailure, &host, None, summary, line);
         }
         if lower.contains("permission denied") {
-            found.add(FindingKind::PermissionDenied, "", None, "An operation was refused: \"Permission denied\"".into(), line);
+            found.add(
+                FindingKind::PermissionDenied,
+                "",
+                None,
+                "An operation was refused: \"Permission denied\"".into(),
+                line,
+            );
         }
         if let Some(date) = line.trim().strip_prefix("notAfter=") {
             certificate_expiry(cert_host, date, line, now, found);
         } else if lower.contains("certificate has expired") {
-            found.add(FindingKind::CertExpired, cert_host, None, format!("The certificate of `{cert_host}` has expired"), line);
+            found.add(
+                FindingKind::CertExpired,
+                cert_host,
+                None,
+                format!("The certificate of `{cert_host}` has expired"),
+                line,
+            );
         }
         if let Some(averages) = lower.split_once("load average:").map(|(_, a)| a) {
             if let Some(one_minute) = averages.split(',').next().and_then(|a| a.trim().parse().ok()) {
@@ -407,7 +420,9 @@ fn dns_error_host(line: &str, lower: &str) -> Option<String> {
         return None;
     }
     let after = |marker: &str| {
-        lower.find(marker).map(|i| line[i + marker.len()..].split_whitespace().next().unwrap_or("").trim_end_matches([':', ',']))
+        lower
+            .find(marker)
+            .map(|i| line[i + marker.len()..].split_whitespace().next().unwrap_or("").trim_end_matches([':', ',']))
     };
     let host = after("could not resolve host: ").or_else(|| after("server can't find ")).or_else(|| after("lookup "));
     Some(host.unwrap_or("").to_owned())

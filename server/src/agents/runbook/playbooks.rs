@@ -54,32 +54,32 @@ impl Topic {
         }
     }
 
-    /// Words that point at the topic; `*` matches any ending.
-    fn keywords(self) -> &'static [&'static str] {
+    /// Symptoms shared by many causes: their playbooks come after the specific ones.
+    fn is_broad(self) -> bool {
+        matches!(self, Topic::Network | Topic::Service | Topic::Cpu)
+    }
+
+    /// Words that point at the topic, `|`-separated; `*` matches any ending.
+    #[rustfmt::skip]
+    fn keywords(self) -> &'static str {
         match self {
-            Topic::Disk => &["disk*", "space", "inode*", "df", "du", "storage", "partition*", "filesystem*", "volume*"],
-            Topic::Memory => &["memory", "oom*", "ram", "swap*", "killed"],
-            Topic::Service => &[
-                "service*", "systemd", "systemctl", "unit", "daemon*", "not running", "won t start", "fails to start",
-                "failed to start", "stopped", "down", "nginx", "apache*", "httpd", "postgres*", "mysql*", "mariadb",
-                "redis*", "sshd", "haproxy", "cron*",
-            ],
-            Topic::Network => &[
-                "refused", "connect*", "port", "ports", "timeout*", "timed out", "unreachable", "502", "503", "504",
-                "bad gateway", "listen*", "network*", "firewall*", "http", "https", "url", "endpoint*", "api", "website",
-            ],
-            Topic::Dns => &["dns", "resolv*", "nxdomain", "servfail", "name or service not known", "nslookup", "dig", "lookup"],
-            Topic::Certificate => &["certificate*", "cert", "certs", "certbot", "ssl", "tls", "x509", "expir*"],
-            Topic::Cpu => &["cpu*", "load", "slow*", "sluggish", "hang*", "hung", "unresponsive", "latency", "freez*"],
-            Topic::Containers => &["docker*", "container*", "compose"],
-            Topic::Kubernetes => &[
-                "pod", "pods", "kubernetes", "k8s", "kubectl", "deployment*", "crashloop*", "namespace*", "imagepull*",
-                "errimagepull", "oomkilled", "helm", "eks", "aks", "gke",
-            ],
+            Topic::Disk => "disk*|space|inode*|df|du|storage|partition*|filesystem*|volume*",
+            Topic::Memory => "memory|oom*|ram|swap*|killed",
+            Topic::Service => "service*|systemd|systemctl|unit|daemon*|not running|won t start|fails to start|\
+                failed to start|stopped|down|nginx|apache*|httpd|postgres*|mysql*|mariadb|redis*|sshd|haproxy|cron*",
+            Topic::Network => "refused|connect*|reach*|unreachable|port|ports|timeout*|timed out|502|503|504|\
+                bad gateway|listen*|network*|firewall*|url|endpoint*|api|website",
+            Topic::Dns => "dns|resolv*|nxdomain|servfail|name or service not known|nslookup|dig|lookup",
+            Topic::Certificate => "certificate*|cert|certs|certbot|ssl|tls|x509|expir*",
+            Topic::Cpu => "cpu*|load|slow*|sluggish|hang*|hung|unresponsive|latency|freez*",
+            Topic::Containers => "docker*|container*|compose",
+            Topic::Kubernetes => "pod|pods|kubernetes|k8s|kubectl|deployment*|crashloop*|namespace*|imagepull*|\
+                errimagepull|oomkilled|helm|eks|aks|gke",
         }
     }
 
     /// Reference pages worth opening for this topic.
+    #[rustfmt::skip]
     pub fn docs(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Topic::Disk => &[
@@ -88,11 +88,11 @@ impl Topic {
             ],
             Topic::Memory => &[
                 ("https://man7.org/linux/man-pages/man1/free.1.html", "free(1): reading memory and swap figures"),
-                ("https://www.kernel.org/doc/gorman/html/understand/understand016.html", "How the Linux OOM killer chooses what to kill"),
+                ("https://www.kernel.org/doc/gorman/html/understand/understand016.html", "How the OOM killer picks a victim"),
             ],
             Topic::Service => &[
-                ("https://www.freedesktop.org/software/systemd/man/latest/systemctl.html", "systemctl: unit status and control"),
-                ("https://www.freedesktop.org/software/systemd/man/latest/journalctl.html", "journalctl: reading and trimming the journal"),
+                ("https://www.freedesktop.org/software/systemd/man/latest/systemctl.html", "systemctl: unit status"),
+                ("https://www.freedesktop.org/software/systemd/man/latest/journalctl.html", "journalctl: reading the journal"),
             ],
             Topic::Network => &[
                 ("https://man7.org/linux/man-pages/man8/ss.8.html", "ss(8): which sockets listen"),
@@ -104,7 +104,7 @@ impl Topic {
             ],
             Topic::Certificate => &[
                 ("https://docs.openssl.org/master/man1/openssl-s_client/", "openssl s_client: fetch a server's certificate"),
-                ("https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates", "Certbot: renewing certificates"),
+                ("https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates", "Certbot: renewing"),
             ],
             Topic::Cpu => &[
                 ("https://man7.org/linux/man-pages/man1/uptime.1.html", "uptime(1): what load averages mean"),
@@ -116,7 +116,7 @@ impl Topic {
             ],
             Topic::Kubernetes => &[
                 ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/", "Kubernetes: debugging pods"),
-                ("https://kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/", "Kubernetes: why a pod failed"),
+                ("https://kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/", "Why a pod failed"),
             ],
         }
     }
@@ -138,20 +138,34 @@ pub fn topic_of(kind: FindingKind) -> Topic {
     }
 }
 
-/// The topics a text is about, in the order it first mentions them.
-pub fn topics_in(text: &str) -> Vec<Topic> {
-    let words: String = text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+/// The topics a problem is about: specific ones before broad ones, each group in the order
+/// the text first mentions them, then those its names imply (a unit, a pod, a URL).
+pub fn topics_in(text: &str, names: &Names) -> Vec<Topic> {
+    // Hosts, URLs and paths say nothing about the topic ("api.example.com" is no API problem).
+    let words = text.split_whitespace().filter(|w| !w.trim_end_matches(['.', ',', ':']).contains(['.', '/']));
+    let words: String = words.collect::<Vec<_>>().join(" ").to_lowercase();
+    let words: String = words.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     let text = format!(" {} ", words.split_whitespace().collect::<Vec<_>>().join(" "));
-    let first_mention = |keyword: &str| match keyword.strip_suffix('*') {
+    let first_mention = |keyword: &str| match keyword.trim().strip_suffix('*') {
         Some(stem) => text.find(&format!(" {stem}")),
-        None => text.find(&format!(" {keyword} ")),
+        None => text.find(&format!(" {} ", keyword.trim())),
     };
-    let mut found: Vec<(usize, Topic)> = Topic::ALL
+    let mut found: Vec<(bool, usize, Topic)> = Topic::ALL
         .iter()
-        .filter_map(|&topic| topic.keywords().iter().filter_map(|k| first_mention(k)).min().map(|at| (at, topic)))
+        .filter_map(|&topic| Some((topic.is_broad(), topic.keywords().split('|').filter_map(first_mention).min()?, topic)))
         .collect();
-    found.sort_by_key(|(at, _)| *at);
-    found.into_iter().map(|(_, topic)| topic).collect()
+    found.sort_by_key(|(broad, at, _)| (*broad, *at));
+    let mut topics: Vec<Topic> = found.into_iter().map(|(_, _, topic)| topic).collect();
+    let implied = [
+        (!names.units.is_empty(), Topic::Service),
+        (!names.pods.is_empty(), Topic::Kubernetes),
+        (!names.containers.is_empty(), Topic::Containers),
+        (!names.urls.is_empty(), Topic::Network),
+    ];
+    for (_, topic) in implied.into_iter().filter(|(named, topic)| *named && !topics.contains(topic)) {
+        topics.push(topic);
+    }
+    topics
 }
 
 /// Names a problem text mentions, each checked safe to put in a command.
@@ -168,10 +182,55 @@ pub struct Names {
 
 /// Words that sit next to "pod", "service"... without being names.
 const NOT_NAMES: &[&str] = &[
-    "a", "an", "the", "my", "our", "your", "their", "its", "this", "that", "these", "those", "every", "each", "one",
-    "some", "any", "all", "is", "are", "was", "keeps", "same", "new", "old", "main", "web", "dns", "docker", "systemd",
-    "kubernetes", "k8s", "running", "failing", "failed", "crashing", "crashed", "broken", "dead", "stopped", "exited",
-    "restarting", "default", "which", "what", "in", "of", "on", "for",
+    "a",
+    "an",
+    "the",
+    "my",
+    "our",
+    "your",
+    "their",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "every",
+    "each",
+    "one",
+    "some",
+    "any",
+    "all",
+    "is",
+    "are",
+    "was",
+    "keeps",
+    "same",
+    "new",
+    "old",
+    "main",
+    "web",
+    "dns",
+    "docker",
+    "systemd",
+    "kubernetes",
+    "k8s",
+    "running",
+    "failing",
+    "failed",
+    "crashing",
+    "crashed",
+    "broken",
+    "dead",
+    "stopped",
+    "exited",
+    "restarting",
+    "default",
+    "which",
+    "what",
+    "in",
+    "of",
+    "on",
+    "for",
 ];
 /// Well-known daemons and their systemd unit names.
 const DAEMONS: &[(&str, &str)] = &[
@@ -243,6 +302,7 @@ impl Names {
                 _ => {}
             }
         }
+        names.ports.sort_unstable();
         names.ports.dedup();
         names
     }
@@ -291,6 +351,11 @@ pub fn is_name(word: &str) -> bool {
         && !NOT_NAMES.contains(&word.to_ascii_lowercase().as_str())
 }
 
+/// An absolute path made of plain characters (mount points).
+fn is_path(word: &str) -> bool {
+    word.starts_with('/') && word.len() <= 4096 && word.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+}
+
 /// Pod (and generated container) names carry dashes; that tells them from plain words.
 fn is_pod(word: &str) -> bool {
     is_name(word) && word.contains('-')
@@ -301,7 +366,9 @@ fn is_domain(word: &str) -> bool {
     let labels: Vec<&str> = word.split('.').collect();
     labels.len() >= 2
         && word.len() <= 253
-        && labels.iter().all(|l| !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
         && !FILE_ENDINGS.contains(labels.last().unwrap_or(&""))
 }
@@ -363,7 +430,10 @@ pub fn playbook(topic: Topic, env: &Env) -> Vec<Proposal> {
                 plan.push(check("journalctl --disk-usage", "how much space the systemd journal takes"));
             }
             if facts.has_docker {
-                plan.push(check("docker system df", "space held by Docker images, containers and volumes, and how much is reclaimable"));
+                plan.push(check(
+                    "docker system df",
+                    "space held by Docker images, containers and volumes, and how much is reclaimable",
+                ));
             }
         }
         Topic::Memory => {
@@ -391,7 +461,10 @@ pub fn playbook(topic: Topic, env: &Env) -> Vec<Proposal> {
         Topic::Dns => {
             plan.push(check("cat /etc/resolv.conf", "the nameservers and search domains this host uses"));
             for host in &names.hosts {
-                plan.push(check(format!("getent hosts {host}"), format!("whether `{host}` resolves the way applications resolve it")));
+                plan.push(check(
+                    format!("getent hosts {host}"),
+                    format!("whether `{host}` resolves the way applications resolve it"),
+                ));
             }
         }
         Topic::Certificate => {
@@ -446,8 +519,9 @@ pub fn follow_ups(finding: &Finding, env: &Env) -> Vec<Proposal> {
     let facts = env.facts;
     let subject = finding.subject.as_str();
     let named = is_name(subject);
+    let path = is_path(subject);
     match finding.kind {
-        DiskFull if named => {
+        DiskFull if path => {
             let mut plan = vec![largest_directories(subject), large_files_script(subject)];
             if facts.has_journalctl {
                 plan.push(check("journalctl --disk-usage", "how much of it the systemd journal takes"));
@@ -457,7 +531,7 @@ pub fn follow_ups(finding: &Finding, env: &Env) -> Vec<Proposal> {
             }
             plan
         }
-        InodesFull if named => vec![check(
+        InodesFull if path => vec![check(
             format!("du --inodes -x --max-depth=2 {subject} 2>/dev/null | sort -rn | head -20"),
             format!("the directories on `{subject}` holding the most files"),
         )],
@@ -477,8 +551,8 @@ pub fn follow_ups(finding: &Finding, env: &Env) -> Vec<Proposal> {
         ContainerFailing if facts.has_docker && named => vec![
             container_logs(subject),
             check(
-                format!("docker inspect --format '{{{{.State.Status}}}} exit={{{{.State.ExitCode}}}} oom={{{{.State.OOMKilled}}}} restarts={{{{.RestartCount}}}}' {subject}"),
-                format!("the state, exit code, OOM flag and restart count of `{subject}`"),
+                format!("docker inspect --format '{{{{.State.Status}}}} exit={{{{.State.ExitCode}}}} oom={{{{.State.OOMKilled}}}} error={{{{.State.Error}}}}' {subject}"),
+                format!("the state, exit code, OOM flag and last error of `{subject}`"),
             ),
         ],
         ConnectionRefused | NotListening => {
@@ -523,9 +597,15 @@ pub fn remediation(finding: &Finding, env: &Env, outputs: &[ExecutedCommand]) ->
             let journal = output_of("journalctl --disk-usage").and_then(journal_bytes).unwrap_or(0.0);
             let docker = output_of("docker system df").map(reclaimable_bytes).unwrap_or(0.0);
             if env.facts.has_journalctl && journal >= WORTH_FREEING_BYTES {
-                Some(change("journalctl --vacuum-size=200M", "shrinks the systemd journal to 200 MB (deletes its oldest archived logs)"))
+                Some(change(
+                    "journalctl --vacuum-size=200M",
+                    "shrinks the systemd journal to 200 MB (deletes its oldest archived logs)",
+                ))
             } else if env.facts.has_docker && docker >= WORTH_FREEING_BYTES {
-                Some(change("docker system prune -f", "deletes stopped containers, unused networks, dangling images and build cache"))
+                Some(change(
+                    "docker system prune -f",
+                    "deletes stopped containers, unused networks, dangling images and build cache",
+                ))
             } else {
                 None
             }
@@ -539,12 +619,19 @@ pub fn remediation(finding: &Finding, env: &Env, outputs: &[ExecutedCommand]) ->
             ))
         }
         FailedUnit if env.facts.has_systemctl && is_name(subject) => {
-            output_of(&format!("journalctl -u {subject}")).or_else(|| output_of(&format!("systemctl status {subject}")))?;
-            Some(change(format!("systemctl restart {subject}"), format!("starts `{subject}` again; check its status afterwards")))
+            output_of(&format!("journalctl -u {subject}"))
+                .or_else(|| output_of(&format!("systemctl status {subject}")))?;
+            Some(change(
+                format!("systemctl restart {subject}"),
+                format!("starts `{subject}` again; check its status afterwards"),
+            ))
         }
         ContainerFailing if env.facts.has_docker && is_name(subject) => {
             output_of(&format!("docker logs --tail 100 {subject}"))?;
-            Some(change(format!("docker restart {subject}"), format!("restarts `{subject}`; it will fail again unless the cause in its logs is gone")))
+            Some(change(
+                format!("docker restart {subject}"),
+                format!("restarts `{subject}`; it will fail again unless the cause in its logs is gone"),
+            ))
         }
         _ => None,
     }
@@ -552,7 +639,8 @@ pub fn remediation(finding: &Finding, env: &Env, outputs: &[ExecutedCommand]) ->
 
 /// Rewrites a command to print less, for people who asked for shorter output.
 pub fn concise(command: &str) -> String {
-    let shortened = command.replace("--tail=100", "--tail=30").replace("--tail 100", "--tail 30").replace("-n 100", "-n 30");
+    let shortened =
+        command.replace("--tail=100", "--tail=30").replace("--tail 100", "--tail 30").replace("-n 100", "-n 30");
     if shortened != command || ["| head", "| tail", "| grep", "--disk-usage"].iter().any(|m| command.contains(m)) {
         return shortened;
     }
@@ -560,7 +648,7 @@ pub fn concise(command: &str) -> String {
     if !verbose.iter().any(|v| command.starts_with(v)) {
         return shortened;
     }
-    let newest_last = ["events", "logs", "journalctl", "dmesg"].iter().any(|w| command.contains(w));
+    let newest_last = ["events", "logs", "journalctl", "dmesg", "describe"].iter().any(|w| command.contains(w));
     format!("{command} | {} -20", if newest_last { "tail" } else { "head" })
 }
 
@@ -573,9 +661,15 @@ fn largest_directories(path: &str) -> Proposal {
 
 fn oom_log(facts: &HostFacts) -> Vec<Proposal> {
     const PATTERN: &str = "grep -iE 'out of memory|oom-kill|killed process' | tail -20";
-    let mut plan = vec![check(format!("dmesg -T 2>/dev/null | {PATTERN}"), "whether the kernel's OOM killer killed processes, and which")];
+    let mut plan = vec![check(
+        format!("dmesg -T 2>/dev/null | {PATTERN}"),
+        "whether the kernel's OOM killer killed processes, and which",
+    )];
     if facts.has_journalctl {
-        plan.push(check(format!("journalctl -k --no-pager | {PATTERN}"), "the same OOM kills from the kernel journal (survives dmesg wrap-around)"));
+        plan.push(check(
+            format!("journalctl -k --no-pager | {PATTERN}"),
+            "the same OOM kills from the kernel journal (survives dmesg wrap-around)",
+        ));
     }
     plan
 }
@@ -583,10 +677,16 @@ fn oom_log(facts: &HostFacts) -> Vec<Proposal> {
 fn unit_checks(unit: &str, facts: &HostFacts) -> Vec<Proposal> {
     let mut plan = Vec::new();
     if facts.has_systemctl {
-        plan.push(check(format!("systemctl status {unit} --no-pager"), format!("whether `{unit}` runs, and its last log lines")));
+        plan.push(check(
+            format!("systemctl status {unit} --no-pager"),
+            format!("whether `{unit}` runs, and its last log lines"),
+        ));
     }
     if facts.has_journalctl {
-        plan.push(check(format!("journalctl -u {unit} -n 100 --no-pager"), format!("the last 100 journal lines of `{unit}`")));
+        plan.push(check(
+            format!("journalctl -u {unit} -n 100 --no-pager"),
+            format!("the last 100 journal lines of `{unit}`"),
+        ));
     }
     if !facts.has_systemctl {
         plan.push(check(format!("pgrep -af {unit}"), format!("whether a `{unit}` process runs")));
@@ -619,7 +719,10 @@ fn pod_checks(pod: &str, namespace: Option<&str>, env: &Env) -> Vec<Proposal> {
             format!("kubectl logs {pod}{ns} --previous --tail=100"),
             format!("the last lines the crashed container of `{pod}` wrote before it exited"),
         ),
-        check(format!("kubectl describe pod {pod}{ns}"), format!("the state, last termination reason and events of `{pod}`")),
+        check(
+            format!("kubectl describe pod {pod}{ns}"),
+            format!("the state, last termination reason and events of `{pod}`"),
+        ),
     ]
 }
 
@@ -677,7 +780,8 @@ fn deployment_of(pod: &str) -> Option<String> {
     let generated = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
         lengths.contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     };
-    (parts.len() >= 3 && generated(hash, 6..=10) && generated(suffix, 5..=5)).then(|| parts[..parts.len() - 2].join("-"))
+    (parts.len() >= 3 && generated(hash, 6..=10) && generated(suffix, 5..=5))
+        .then(|| parts[..parts.len() - 2].join("-"))
 }
 
 /// "Archived and active journals take up 3.9G in the file system."
@@ -691,7 +795,7 @@ fn reclaimable_bytes(output: &str) -> f64 {
     output
         .lines()
         .filter(|l| ["Images", "Containers", "Build Cache"].iter().any(|t| l.starts_with(t)))
-        .filter_map(|l| l.split_whitespace().filter_map(parse_size).last())
+        .filter_map(|l| l.split_whitespace().rev().find_map(parse_size))
         .sum()
 }
 
