@@ -1,11 +1,12 @@
-//! `/admin`: the org's people and API tokens. Everyone sees the people and
-//! their own tokens; admins add people and see every token.
+//! `/admin`: the org's people, API tokens, instances and agents. Everyone
+//! sees the people, their own tokens, instances and agents; admins add
+//! people, instances and custom agents and see every token.
 
 use super::layout::caller_can;
 use super::{action_error, format_time, ErrorNote};
-use crate::api::{add_instance, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
+use crate::api::{add_agent, add_instance, list_agents, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
 use crate::error::AppError;
-use crate::model::{NewInstance, Permission, Role};
+use crate::model::{NewAgent, NewInstance, Permission, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,6 +21,7 @@ pub fn AdminPage() -> impl IntoView {
         <People/>
         <Tokens/>
         <Instances/>
+        <Agents/>
     }
 }
 
@@ -235,6 +237,119 @@ fn Instances() -> impl IntoView {
                     {move || parse_error.get().map(|error| view! { <ErrorNote error/> })}
                     {move || add.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
                     <div class="actions"><button type="submit" class="button button-primary" disabled=move || add.pending().get()>"Add instance"</button></div>
+                </form>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+/// Reads `Name: value` lines into headers; answers the first bad line.
+fn parse_headers(text: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut headers = std::collections::BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("`{line}` is not `Name: value`"));
+        };
+        headers.insert(name.trim().to_owned(), value.trim().to_owned());
+    }
+    Ok(headers)
+}
+
+/// Agents: the built-ins and the org's custom agents; admins register new
+/// ones (header values are write-only, like instance contexts).
+#[component]
+fn Agents() -> impl IntoView {
+    let is_admin = caller_can(Permission::Administer);
+    let add = Action::new(|body: &NewAgent| add_agent(body.clone()));
+    let agents = Resource::new(move || add.version().get(), |_| list_agents());
+    let fields: [RwSignal<String>; 7] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let [name, slug, endpoint, description, headers, prompts, timeout] = fields;
+    let parse_error = RwSignal::new(Option::<AppError>::None);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let headers = match parse_headers(&headers.get_untracked()) {
+            Ok(headers) => headers,
+            Err(e) => {
+                parse_error.set(Some(AppError::invalid_field("headers", e)));
+                return;
+            }
+        };
+        let timeout_secs = match timeout.get_untracked().trim() {
+            "" => None,
+            text => match text.parse() {
+                Ok(secs) => Some(secs),
+                Err(_) => {
+                    parse_error.set(Some(AppError::invalid_field("timeout_secs", "the time-out is a number of seconds")));
+                    return;
+                }
+            },
+        };
+        parse_error.set(None);
+        add.dispatch(NewAgent {
+            name: name.get_untracked(),
+            slug: slug.get_untracked(),
+            description: description.get_untracked(),
+            endpoint_url: endpoint.get_untracked(),
+            headers: Some(headers),
+            timeout_secs,
+            prompt_suggestions: Some(prompts.get_untracked().lines().map(str::to_owned).collect()),
+            instance_ids: None,
+        });
+    };
+    Effect::new(move || {
+        if let Some(Ok(_)) = add.value().get() {
+            fields.iter().for_each(|f| f.set(String::new()));
+        }
+    });
+    let input = move |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
+    view! {
+        <section class="panel" id="agents">
+            <h2>"Agents"</h2>
+            <p class="muted">"Built-in agents answer in this server; custom agents are HTTP endpoints that speak the agent protocol ("<code>"POST {endpoint}/api/sendMessage"</code>")."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading agents…"</p> }>
+                {move || Suspend::new(async move {
+                    match agents.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Name"</th><th>"Slug"</th><th>"Kind"</th><th class="wide-only">"Endpoint"</th><th class="wide-only">"Instances"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| view! {
+                                        <tr>
+                                            <td>{a.name}</td>
+                                            <td class="mono">{a.slug}</td>
+                                            <td>{match a.backend { Some(backend) => format!("{} ({backend})", a.kind), None => a.kind.to_string() }}</td>
+                                            <td class="wide-only mono muted">{a.endpoint_url.unwrap_or_else(|| "in-process".to_owned())}
+                                                {(!a.header_names.is_empty()).then(|| format!(" · headers: {}", a.header_names.join(", ")))}</td>
+                                            <td class="wide-only muted">{if a.instance_ids.is_empty() { "all".to_owned() } else { format!("{} instance(s)", a.instance_ids.len()) }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Show when=is_admin>
+                <h3>"Register a custom agent"</h3>
+                <form class="form" on:submit=submit>
+                    <div class="form-row">
+                        <label>"Name"<input type="text" name="agent_name" required maxlength="64" placeholder="e.g. Kubernetes operations" prop:value=name on:input=input(name)/></label>
+                        <label>"Slug"<input type="text" name="agent_slug" required maxlength="40" placeholder="e.g. k8s-ops" prop:value=slug on:input=input(slug)/></label>
+                    </div>
+                    <div class="form-row">
+                        <label>"Endpoint URL"<input type="url" name="endpoint_url" required placeholder="https://agents.example.com/k8s" prop:value=endpoint on:input=input(endpoint)/></label>
+                        <label>"Time-out (seconds)"<input type="number" name="timeout_secs" min="1" max="600" placeholder="60" prop:value=timeout on:input=input(timeout)/></label>
+                    </div>
+                    <label>"Domain (what it is good at)"<input type="text" name="agent_description" prop:value=description on:input=input(description)/></label>
+                    <label>"Headers, one `Name: value` per line (never shown again)"
+                        <textarea name="headers" rows="2" placeholder="Authorization: Bearer …" prop:value=headers on:input=input(headers)></textarea></label>
+                    <label>"Prompt suggestions, one per line"
+                        <textarea name="prompt_suggestions" rows="3" prop:value=prompts on:input=input(prompts)></textarea></label>
+                    {move || parse_error.get().map(|error| view! { <ErrorNote error/> })}
+                    {move || add.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+                    <div class="actions"><button type="submit" class="button button-primary" disabled=move || add.pending().get()>"Register agent"</button></div>
                 </form>
             </Show>
         </section>

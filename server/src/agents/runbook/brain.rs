@@ -27,7 +27,7 @@ use opsdesk_app::model::{
     MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS,
     MAX_COMMAND_CHARS,
 };
-use playbooks::{Env, Names, Proposal, Topic};
+use playbooks::{listed, Env, Names, Proposal, Topic};
 use std::collections::HashSet;
 
 /// What the host offers (the caller probes PATH and reads platform_context).
@@ -182,120 +182,29 @@ struct Preferences {
 }
 
 /// Words that introduce something unwanted ("no" only at the start of a clause).
-const NEGATIONS: &[&str] = &["avoid", "without", "never", "skip", "stop", "don't", "dont", "no"];
+const NEGATIONS: &str = "avoid without never skip stop don't dont no";
 /// Words between a negation and its object ("don't *use any* sudo").
-const FILLERS: &[&str] = &[
-    "use",
-    "using",
-    "run",
-    "running",
-    "any",
-    "anything",
-    "the",
-    "a",
-    "an",
-    "more",
-    "further",
-    "those",
-    "these",
-    "such",
-    "please",
-    "commands",
-    "command",
-    "cmds",
-    "things",
-    "stuff",
-    "again",
-    "for",
-    "me",
-    "to",
-    "do",
-    "try",
-    "suggest",
-    "suggesting",
-    "propose",
-    "proposing",
-    "with",
-    "of",
-    "that",
-    "it",
-    "like",
-];
+const FILLERS: &str = "use using run running any anything the a an more further those these such please commands \
+    command cmds things stuff again for me to do try suggest suggesting propose proposing with of that it like";
 /// Objects of everyday negations that are not preferences ("I don't *know*", "no *idea*").
-const NOT_PREFERENCES: &[&str] = &[
-    "get",
-    "see",
-    "know",
-    "have",
-    "think",
-    "understand",
-    "want",
-    "need",
-    "work",
-    "find",
-    "seem",
-    "mind",
-    "care",
-    "be",
-    "is",
-    "idea",
-    "luck",
-    "longer",
-    "matter",
-    "problem",
-    "issue",
-    "worries",
-    "thanks",
-    "way",
-    "one",
-    "doubt",
-    "error",
-    "errors",
-    "output",
-    "response",
-    "answer",
-    "clue",
-    "sure",
-    "access",
-];
+const NOT_PREFERENCES: &str = "get see know have think understand want need work find seem mind care be is idea \
+    luck longer matter problem issue worries thanks way one doubt error errors output response answer clue sure access";
 /// Stems meaning "change the host": forbidding them means read-only.
-const CHANGE_STEMS: &[&str] =
-    &["chang", "modif", "writ", "delet", "remov", "remediat", "fix", "edit", "alter", "touch", "destruct", "mutat"];
+const CHANGE_STEMS: &str = "chang modif writ delet remov remediat fix edit alter touch destruct mutat";
 /// Programs whose subcommand the person may forbid together ("avoid kubectl exec").
-const PROGRAMS: &[&str] = &["kubectl", "docker", "systemctl", "journalctl", "helm", "git", "apt", "service", "openssl"];
-const READ_ONLY_PHRASES: &[&str] = &[
-    "read-only only",
-    "read only only",
-    "only read-only",
-    "only read only",
-    "read-only commands",
-    "read only commands",
-    "keep it read-only",
-    "keep it read only",
-    "stay read-only",
-    "read-only please",
-    "diagnostics only",
-    "only diagnostics",
-];
-const CONCISE_PHRASES: &[&str] = &[
-    "too much output",
-    "too verbose",
-    "less output",
-    "shorter output",
-    "too noisy",
-    "keep it short",
-    "less verbose",
-    "too many lines",
-    "output is too long",
-];
+const PROGRAMS: &str = "kubectl docker systemctl journalctl helm git apt service openssl";
+const READ_ONLY_PHRASES: &str = "read-only only|read only only|only read-only|only read only|read-only commands|\
+    read only commands|keep it read-only|keep it read only|stay read-only|read-only please|diagnostics only|only diagnostics";
+const CONCISE_PHRASES: &str = "too much output|too verbose|less output|shorter output|too noisy|keep it short|\
+    less verbose|too many lines|output is too long";
 
 impl Preferences {
     fn read<'a>(texts: impl Iterator<Item = &'a String>) -> Preferences {
         let mut preferences = Preferences::default();
         for text in texts {
             let lower = text.to_lowercase().replace('’', "'");
-            preferences.read_only |= READ_ONLY_PHRASES.iter().any(|p| lower.contains(p));
-            preferences.concise |= CONCISE_PHRASES.iter().any(|p| lower.contains(p));
+            preferences.read_only |= READ_ONLY_PHRASES.split('|').any(|p| lower.contains(p.trim()));
+            preferences.concise |= CONCISE_PHRASES.split('|').any(|p| lower.contains(p.trim()));
             let raw: Vec<&str> = lower.split_whitespace().collect();
             let words: Vec<&str> =
                 raw.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')).collect();
@@ -309,7 +218,7 @@ impl Preferences {
                     {
                         continue
                     }
-                    w if NEGATIONS.contains(&w) => i + 1,
+                    w if listed(NEGATIONS, w) => i + 1,
                     _ => continue,
                 };
                 preferences.add_refusal(&words, &raw, object_at);
@@ -321,19 +230,19 @@ impl Preferences {
     /// Reads the object of a negation starting at `at`, skipping fillers: one word, or a
     /// program and its subcommand.
     fn add_refusal(&mut self, words: &[&str], raw: &[&str], mut at: usize) {
-        while at < words.len() && FILLERS.contains(&words[at]) && !raw[at].ends_with(['.', ',', ';', '!', '?']) {
+        while at < words.len() && listed(FILLERS, words[at]) && !raw[at].ends_with(['.', ',', ';', '!', '?']) {
             at += 1;
         }
-        let Some(&first) = words.get(at).filter(|w| !w.is_empty() && !FILLERS.contains(w)) else { return };
-        if NOT_PREFERENCES.contains(&first) {
+        let Some(&first) = words.get(at).filter(|w| !w.is_empty() && !listed(FILLERS, w)) else { return };
+        if listed(NOT_PREFERENCES, first) {
             return;
         }
         let mut phrase = vec![first];
-        if PROGRAMS.contains(&first) && !raw[at].ends_with(['.', ',', ';', '!', '?']) {
-            phrase.extend(words.get(at + 1).filter(|w| !w.is_empty() && !FILLERS.contains(w)));
+        if listed(PROGRAMS, first) && !raw[at].ends_with(['.', ',', ';', '!', '?']) {
+            phrase.extend(words.get(at + 1).filter(|w| !w.is_empty() && !listed(FILLERS, w)));
         }
         let stems: Vec<String> = phrase.iter().map(|w| stem(w)).collect();
-        if CHANGE_STEMS.iter().any(|c| stems[0].starts_with(c)) {
+        if CHANGE_STEMS.split_whitespace().any(|c| stems[0].starts_with(c)) {
             self.read_only = true;
         } else if !self.banned.iter().any(|(known, _)| *known == stems) {
             self.banned.push((stems, phrase.join(" ")));
@@ -615,7 +524,12 @@ mod tests {
     }
 
     fn decision(command: &str, execute: bool, reason: Option<&str>) -> ProtocolCommand {
-        ProtocolCommand { command: command.into(), execute, files: Vec::new(), rejection_reason: reason.map(Into::into) }
+        ProtocolCommand {
+            command: command.into(),
+            execute,
+            files: Vec::new(),
+            rejection_reason: reason.map(Into::into),
+        }
     }
 
     fn ran(command: &str, output: &str) -> ExecutedCommand {
@@ -724,7 +638,10 @@ mod tests {
         let pods = ran("kubectl get pods -n duploservices-andy", include_str!("fixtures/kubectl_pods_crashloop.txt"));
         let second = ticket.approve("", &[pods]);
         assert!(second.content.contains("Pod `api-7d9f8b6c5-x2x9k` is crash-looping (CrashLoopBackOff, 14 restarts)"));
-        assert_eq!(proposed(&second)[0], "kubectl logs api-7d9f8b6c5-x2x9k -n duploservices-andy --previous --tail=100");
+        assert_eq!(
+            proposed(&second)[0],
+            "kubectl logs api-7d9f8b6c5-x2x9k -n duploservices-andy --previous --tail=100"
+        );
         assert!(!proposed(&second).iter().any(|c| c.contains("web-5c8d7f9b4")), "healthy pods are left alone");
         assert!(second.data.cmds.iter().all(|c| !c.command.contains("rollout")), "no change before the logs");
 
@@ -740,8 +657,10 @@ mod tests {
         let first = ticket.answer(&[]);
         let probe = "curl -sS -m 5 -o /dev/null -w '%{http_code}\\n' 'http://localhost:8080/health'";
         assert!(proposed(&first).contains(&probe), "{:?}", proposed(&first));
-        let outputs =
-            [ran(probe, include_str!("fixtures/curl_refused.txt")), ran("ss -tlnp", include_str!("fixtures/ss_tlnp.txt"))];
+        let outputs = [
+            ran(probe, include_str!("fixtures/curl_refused.txt")),
+            ran("ss -tlnp", include_str!("fixtures/ss_tlnp.txt")),
+        ];
         let answer = ticket.approve("", &outputs);
         assert!(answer.content.contains("Connection refused by `localhost:8080`"), "{}", answer.content);
         assert!(answer.content.contains("Nothing is listening on port 8080"));
@@ -750,7 +669,8 @@ mod tests {
 
     #[test]
     fn dns_failures_are_found() {
-        let mut ticket = Ticket::open("The worker can't reach api.internal.example.com: could not resolve host", linux());
+        let mut ticket =
+            Ticket::open("The worker can't reach api.internal.example.com: could not resolve host", linux());
         let first = ticket.answer(&[]);
         assert!(proposed(&first).starts_with(&["cat /etc/resolv.conf", "getent hosts api.internal.example.com"]));
         let outputs = [
@@ -765,8 +685,10 @@ mod tests {
 
     #[test]
     fn expired_and_soon_expiring_certificates_are_judged_against_now() {
-        let mut ticket =
-            Ticket::open("Browsers warn about the certificate of https://shop.example.com and api.example.com", linux());
+        let mut ticket = Ticket::open(
+            "Browsers warn about the certificate of https://shop.example.com and api.example.com",
+            linux(),
+        );
         let first = ticket.answer(&[]);
         let shop = "openssl s_client -connect shop.example.com:443 -servername shop.example.com </dev/null 2>/dev/null | openssl x509 -noout -dates -subject";
         let api = shop.replace("shop.example.com", "api.example.com");
@@ -776,7 +698,11 @@ mod tests {
             ran(&api, include_str!("fixtures/openssl_expiring.txt")),
         ];
         let answer = ticket.approve("", &outputs);
-        assert!(answer.content.contains("The certificate of `shop.example.com` expired 9 day(s) ago"), "{}", answer.content);
+        assert!(
+            answer.content.contains("The certificate of `shop.example.com` expired 9 day(s) ago"),
+            "{}",
+            answer.content
+        );
         assert!(answer.content.contains("notAfter=May 31 23:59:59 2025 GMT"));
         assert!(answer.content.contains("The certificate of `api.example.com` expires in 8 day(s)"));
         assert!(proposed(&answer).contains(&"sh scripts/check-cert.sh shop.example.com"));
@@ -828,7 +754,8 @@ mod tests {
 
     #[test]
     fn the_first_turn_proposes_only_read_only_diagnostics() {
-        let everything = HostFacts { has_kubectl: true, has_docker: true, has_systemctl: true, has_journalctl: true, ..cluster() };
+        let everything =
+            HostFacts { has_kubectl: true, has_docker: true, has_systemctl: true, has_journalctl: true, ..cluster() };
         for problem in [
             "Disk full on /var",
             "nginx.service is down",
@@ -926,11 +853,13 @@ mod tests {
     #[test]
     fn preferences_are_parsed_generally() {
         let said = |texts: &[&str]| Preferences::read(texts.iter().map(|t| t.to_string()).collect::<Vec<_>>().iter());
-        let preferences = said(&["Please avoid kubectl exec. Don't use sudo", "No restarts please", "Do not change anything"]);
+        let preferences =
+            said(&["Please avoid kubectl exec. Don't use sudo", "No restarts please", "Do not change anything"]);
         let banned: Vec<&str> = preferences.banned.iter().map(|(_, words)| words.as_str()).collect();
         assert_eq!(banned, ["kubectl exec", "sudo", "restarts"]);
         assert!(preferences.read_only && !preferences.concise);
-        let restart = Proposal { command: "systemctl restart nginx".into(), purpose: String::new(), change: true, files: vec![] };
+        let restart =
+            Proposal { command: "systemctl restart nginx".into(), purpose: String::new(), change: true, files: vec![] };
         assert!(preferences.forbids(&restart));
         let chatter = said(&["I don't get any output, no idea why; the app writes no logs"]);
         assert_eq!(chatter, Preferences::default(), "everyday negations are not preferences");

@@ -152,7 +152,9 @@ pub fn topics_in(text: &str, names: &Names) -> Vec<Topic> {
     };
     let mut found: Vec<(bool, usize, Topic)> = Topic::ALL
         .iter()
-        .filter_map(|&topic| Some((topic.is_broad(), topic.keywords().split('|').filter_map(first_mention).min()?, topic)))
+        .filter_map(|&topic| {
+            Some((topic.is_broad(), topic.keywords().split('|').filter_map(first_mention).min()?, topic))
+        })
         .collect();
     found.sort_by_key(|(broad, at, _)| (*broad, *at));
     let mut topics: Vec<Topic> = found.into_iter().map(|(_, _, topic)| topic).collect();
@@ -162,8 +164,10 @@ pub fn topics_in(text: &str, names: &Names) -> Vec<Topic> {
         (!names.containers.is_empty(), Topic::Containers),
         (!names.urls.is_empty(), Topic::Network),
     ];
-    for (_, topic) in implied.into_iter().filter(|(named, topic)| *named && !topics.contains(topic)) {
-        topics.push(topic);
+    for (named, topic) in implied {
+        if named && !topics.contains(&topic) {
+            topics.push(topic);
+        }
     }
     topics
 }
@@ -181,79 +185,16 @@ pub struct Names {
 }
 
 /// Words that sit next to "pod", "service"... without being names.
-const NOT_NAMES: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "my",
-    "our",
-    "your",
-    "their",
-    "its",
-    "this",
-    "that",
-    "these",
-    "those",
-    "every",
-    "each",
-    "one",
-    "some",
-    "any",
-    "all",
-    "is",
-    "are",
-    "was",
-    "keeps",
-    "same",
-    "new",
-    "old",
-    "main",
-    "web",
-    "dns",
-    "docker",
-    "systemd",
-    "kubernetes",
-    "k8s",
-    "running",
-    "failing",
-    "failed",
-    "crashing",
-    "crashed",
-    "broken",
-    "dead",
-    "stopped",
-    "exited",
-    "restarting",
-    "default",
-    "which",
-    "what",
-    "in",
-    "of",
-    "on",
-    "for",
-];
+const NOT_NAMES: &str = "a an the my our your their its this that these those every each one some any all is are \
+    was keeps keep has have had same new old main web dns docker systemd kubernetes k8s running failing failed crashing \
+    crashed broken dead stopped exited restarting default which what in of on for to from with and or but where when \
+    since seems looks gets got crash crashes fail fails";
 /// Well-known daemons and their systemd unit names.
-const DAEMONS: &[(&str, &str)] = &[
-    ("nginx", "nginx"),
-    ("apache2", "apache2"),
-    ("httpd", "httpd"),
-    ("postgres", "postgresql"),
-    ("postgresql", "postgresql"),
-    ("mysql", "mysql"),
-    ("mariadb", "mariadb"),
-    ("redis", "redis-server"),
-    ("sshd", "sshd"),
-    ("haproxy", "haproxy"),
-    ("cron", "cron"),
-    ("php-fpm", "php-fpm"),
-    ("memcached", "memcached"),
-];
+const DAEMONS: &str = "nginx apache2 httpd postgres=postgresql postgresql mysql mariadb redis=redis-server sshd \
+    haproxy cron php-fpm memcached";
 /// Name endings that mark a file, not a host.
-const FILE_ENDINGS: &[&str] = &[
-    "service", "socket", "timer", "mount", "log", "txt", "conf", "cfg", "yaml", "yml", "json", "xml", "sh", "py", "js",
-    "ts", "rs", "go", "java", "jar", "tar", "gz", "zip", "pem", "crt", "key", "csr", "ini", "env", "md", "html", "php",
-    "rb", "sql", "db", "lock", "pid", "sock", "toml",
-];
+const FILE_ENDINGS: &str = "service socket timer mount log txt conf cfg yaml yml json xml sh py js ts rs go java \
+    jar tar gz zip pem crt key csr ini env md html php rb sql db lock pid sock toml";
 
 impl Names {
     /// Reads names from free text: URLs, `host:port`, domain names, `port N`, units
@@ -277,7 +218,7 @@ impl Names {
             }
             if let Some(unit) = lower.strip_suffix(".service").filter(|u| is_name(u)) {
                 push_unique(&mut names.units, unit);
-            } else if let Some((_, unit)) = DAEMONS.iter().find(|(daemon, _)| *daemon == lower) {
+            } else if let Some(unit) = daemon_unit(&lower) {
                 push_unique(&mut names.units, unit);
             } else if let Some((host, port)) = split_host_port(word) {
                 names.ports.push(port);
@@ -335,6 +276,19 @@ impl Names {
     }
 }
 
+/// Whether a whitespace-separated word list holds `word`.
+pub fn listed(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|w| w == word)
+}
+
+/// The systemd unit of a well-known daemon (`postgres` runs as `postgresql`).
+fn daemon_unit(word: &str) -> Option<&'static str> {
+    DAEMONS.split_whitespace().find_map(|entry| match entry.split_once('=') {
+        Some((daemon, unit)) => (daemon == word).then_some(unit),
+        None => (entry == word).then_some(entry),
+    })
+}
+
 fn push_unique(list: &mut Vec<String>, name: &str) {
     if list.len() < MAX_NAMES && !list.iter().any(|n| n == name) {
         list.push(name.to_owned());
@@ -348,7 +302,7 @@ pub fn is_name(word: &str) -> bool {
         && !word.starts_with('-')
         && word.chars().any(|c| c.is_ascii_alphabetic())
         && word.chars().all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c))
-        && !NOT_NAMES.contains(&word.to_ascii_lowercase().as_str())
+        && !listed(NOT_NAMES, &word.to_ascii_lowercase())
 }
 
 /// An absolute path made of plain characters (mount points).
@@ -370,7 +324,7 @@ fn is_domain(word: &str) -> bool {
             .iter()
             .all(|l| !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
-        && !FILE_ENDINGS.contains(labels.last().unwrap_or(&""))
+        && !labels.last().is_some_and(|ending| listed(FILE_ENDINGS, ending))
 }
 
 fn split_host_port(word: &str) -> Option<(&str, u16)> {
