@@ -8,7 +8,7 @@ export class TicketPage {
   readonly controls: Locator;
 
   constructor(readonly page: Page) {
-    this.timeline = page.getByRole('region', { name: 'Timeline' });
+    this.timeline = page.getByRole('region', { name: 'Conversation' });
     this.comment = page.getByLabel('Comment');
     this.attachments = page.getByRole('region', { name: 'Attachments' });
     this.controls = page.getByRole('region', { name: 'Ticket controls' });

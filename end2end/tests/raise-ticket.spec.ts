@@ -36,5 +36,5 @@ test('raising a ticket: the review suggests a duplicate, the person files anyway
   await raise.file.click();
   await expect(page).toHaveURL(/\/tickets\/E2E-\d+$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('payments: OOMKilled, pods restart over and over');
-  await expect(page.getByRole('region', { name: 'Timeline' })).toContainText(`possible duplicate of ${existingId}`);
+  await expect(page.getByRole('region', { name: 'Conversation' })).toContainText(`possible duplicate of ${existingId}`);
 });

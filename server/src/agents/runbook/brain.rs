@@ -182,19 +182,23 @@ struct Preferences {
 }
 
 /// Words that introduce something unwanted ("no" only at the start of a clause).
-const NEGATIONS: &str = "avoid without never skip stop don't dont no";
+const NEGATIONS: &str = "avoid without never skip don't dont no";
 /// Words between a negation and its object ("don't *use any* sudo").
 const FILLERS: &str = "use using run running any anything the a an more further those these such please commands \
-    command cmds things stuff again for me to do try suggest suggesting propose proposing with of that it like";
+    command cmds things stuff again for me to do try suggest suggesting propose proposing with of that it like want \
+    need";
 /// Objects of everyday negations that are not preferences ("I don't *know*", "no *idea*").
-const NOT_PREFERENCES: &str = "get see know have think understand want need work find seem mind care be is idea \
+const NOT_PREFERENCES: &str = "get see know have think understand work find seem mind care be is idea \
     luck longer matter problem issue worries thanks way one doubt error errors output response answer clue sure access";
+/// Verbs that turn "no X" into a statement about the past.
+const STATEMENT_VERBS: &str = "was were has have had is are happened since recently";
 /// Stems meaning "change the host": forbidding them means read-only.
 const CHANGE_STEMS: &str = "chang modif writ delet remov remediat fix edit alter touch destruct mutat";
 /// Programs whose subcommand the person may forbid together ("avoid kubectl exec").
 const PROGRAMS: &str = "kubectl docker systemctl journalctl helm git apt service openssl";
 const READ_ONLY_PHRASES: &str = "read-only only|read only only|only read-only|only read only|read-only commands|\
-    read only commands|keep it read-only|keep it read only|stay read-only|read-only please|diagnostics only|only diagnostics";
+    read only commands|keep it read-only|keep it read only|stay read-only|read-only please|diagnostics only|\
+    only diagnostics";
 const CONCISE_PHRASES: &str = "too much output|too verbose|less output|shorter output|too noisy|keep it short|\
     less verbose|too many lines|output is too long";
 
@@ -235,6 +239,10 @@ impl Preferences {
         }
         let Some(&first) = words.get(at).filter(|w| !w.is_empty() && !listed(FILLERS, w)) else { return };
         if listed(NOT_PREFERENCES, first) {
+            return;
+        }
+        // "no changes were made" reports a fact; it asks for nothing.
+        if words.get(at + 1).is_some_and(|next| listed(STATEMENT_VERBS, next)) {
             return;
         }
         let mut phrase = vec![first];
@@ -377,7 +385,10 @@ impl Turn<'_> {
             text.push_str(&format!("I ran the {} command(s) you approved. ", self.ran.len()));
         }
         if analysed == 0 && self.asked.is_empty() {
-            text.push_str("Your description doesn't point at one area yet, so I'll start with a general health sweep: load, disk space, memory and failed services. ");
+            text.push_str(
+                "Your description doesn't point at one area yet, so I'll start with a general health sweep: \
+                 load, disk space, memory and failed services. ",
+            );
         } else if analysed == 0 {
             text.push_str(&format!(
                 "This looks like a problem with {}. I'll start with read-only diagnostics. ",
@@ -429,10 +440,20 @@ impl Turn<'_> {
             text.push_str(&format!("\nHonouring your preferences: {}.\n", honoured.join("; ")));
         }
         text.push('\n');
-        text.push_str(match (selection.diagnostics.is_empty() && selection.remediations.is_empty(), findings.is_empty()) {
+        let nothing_left = selection.diagnostics.is_empty() && selection.remediations.is_empty();
+        text.push_str(match (nothing_left, findings.is_empty()) {
             (false, _) => "Approve the commands you are comfortable with; I'll analyse their output next.",
-            (true, true) => "I have no further checks for this problem, and none of the outputs so far explains it. Rather than guess, I need more detail:\n\n- What changed just before it started (deploy, configuration, package update, traffic)?\n- The exact error message or log line, and where you see it.\n- Which host, service, URL, container or pod is affected, and since when?",
-            (true, false) => "I have no further checks to propose. The findings above are the best explanation so far: follow their next steps, and tell me what you see (or the exact error) if the problem remains.",
+            (true, true) => {
+                "I have no further checks for this problem, and none of the outputs so far explains it. \
+                 Rather than guess, I need more detail:\n\n\
+                 - What changed just before it started (deploy, configuration, package update, traffic)?\n\
+                 - The exact error message or log line, and where you see it.\n\
+                 - Which host, service, URL, container or pod is affected, and since when?"
+            }
+            (true, false) => {
+                "I have no further checks to propose. The findings above are the best explanation so far: \
+                 follow their next steps, and tell me what you see (or the exact error) if the problem remains."
+            }
         });
 
         let found: Vec<&str> = findings.iter().map(|f| f.summary.as_str()).collect();
@@ -442,17 +463,20 @@ impl Turn<'_> {
                 false => format!("1. Areas in your messages: {}.", labels(self.asked)),
             },
             match found.is_empty() {
+                true if analysed == 0 => "2. No command output yet.".to_owned(),
                 true => format!("2. Analysed {analysed} output(s): no finding."),
                 false => format!("2. Analysed {analysed} output(s): {}.", found.join("; ")),
             },
             format!(
-                "3. Follow-ups on the findings come first, then the playbooks for {}, then the health sweep; {} already proposed, run or rejected, {} left out for your preferences.",
+                "3. Follow-ups on the findings first, then the playbooks for {}, then the health sweep; \
+                 {} already proposed, run or rejected, {} left out for your preferences.",
                 if self.topics.is_empty() { "no topic".to_owned() } else { labels(self.topics) },
                 selection.repeats,
                 selection.honoured,
             ),
             format!(
-                "4. Proposing {} read-only check(s) and {} change(s); changes only where a finding and the check behind it support them.",
+                "4. Proposing {} read-only check(s) and {} change(s); a change only where a finding \
+                 and the check behind it support it.",
                 selection.diagnostics.len(),
                 selection.remediations.len(),
             ),
@@ -464,7 +488,11 @@ impl Turn<'_> {
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if self.topics.contains(&Topic::Kubernetes) && !self.facts.has_kubectl {
-            notes.push("`kubectl` is not available on this host, so I can't inspect the cluster from here. If you can, run `kubectl get pods -n <namespace>` where you have access and share the output.".to_owned());
+            notes.push(
+                "`kubectl` is not available on this host, so I can't inspect the cluster from here. If you can, \
+                 run `kubectl get pods -n <namespace>` where you have access and share the output."
+                    .to_owned(),
+            );
         }
         if self.topics.contains(&Topic::Containers)
             && !self.facts.has_docker
@@ -611,18 +639,19 @@ mod tests {
     }
 
     #[test]
-    fn oom_kill_and_memory_pressure_are_found() {
+    fn oom_kill_and_memory_pressure_are_found_also_in_what_the_person_ran() {
         let mut ticket = Ticket::open("The billing java process keeps getting killed at night", linux());
         let first = ticket.answer(&[]);
-        assert!(proposed(&first).contains(&"free -m"));
-        let outputs = [
-            ran("free -m", include_str!("fixtures/free_m_pressure.txt")),
-            ran(
-                "dmesg -T 2>/dev/null | grep -iE 'out of memory|oom-kill|killed process' | tail -20",
-                include_str!("fixtures/dmesg_oom.txt"),
-            ),
-        ];
-        let answer = ticket.approve("", &outputs);
+        let kernel_log = "dmesg -T 2>/dev/null | grep -iE 'out of memory|oom-kill|killed process' | tail -20";
+        assert_eq!(proposed(&first), ["free -m", "ps aux --sort=-%mem | head -15", kernel_log]);
+        // The person approves `free -m` and shares the kernel log from their own terminal.
+        let shared = vec![ran("sudo dmesg -T | grep -i kill", include_str!("fixtures/dmesg_oom.txt"))];
+        let cmds = vec![decision("free -m", true, None)];
+        let data = MessageData { cmds, executed_cmds: shared, ..MessageData::default() };
+        ticket.messages.push(message(ProtocolRole::User, "I ran dmesg myself, see below", data));
+        let free = [ran("free -m", include_str!("fixtures/free_m_pressure.txt"))];
+        let answer = ticket.answer(&free);
+        assert_eq!(answer.data.executed_cmds, free, "only what the agent ran is echoed");
         assert!(answer.content.contains("The kernel's OOM killer killed `java`"), "{}", answer.content);
         assert!(answer.content.contains("Out of memory: Killed process 21877 (java)"));
         assert!(answer.content.contains("Memory is nearly exhausted: 139 of 7951 available"));
@@ -690,7 +719,8 @@ mod tests {
             linux(),
         );
         let first = ticket.answer(&[]);
-        let shop = "openssl s_client -connect shop.example.com:443 -servername shop.example.com </dev/null 2>/dev/null | openssl x509 -noout -dates -subject";
+        let shop = "openssl s_client -connect shop.example.com:443 -servername shop.example.com </dev/null \
+                    2>/dev/null | openssl x509 -noout -dates -subject";
         let api = shop.replace("shop.example.com", "api.example.com");
         assert_eq!(proposed(&first)[..2], [shop, api.as_str()]);
         let outputs = [

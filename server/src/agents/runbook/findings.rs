@@ -129,25 +129,46 @@ impl Found {
 fn next_step(kind: FindingKind, subject: &str) -> String {
     use FindingKind::*;
     match kind {
-        DiskFull => format!("Find what grew on `{subject}` (logs, journal, container images, dumps) and free space or grow the volume before writes start failing."),
-        InodesFull => format!("Many small files (caches, sessions, mail queues) use up inodes: find the directory on `{subject}` with the most files and clean it up."),
+        DiskFull => {
+            format!("Find what grew on `{subject}` (logs, journal, images, dumps); free space or grow the volume.")
+        }
+        InodesFull => {
+            format!("Find the directory on `{subject}` with the most small files (caches, sessions) and clean it.")
+        }
         NoSpaceLeft => "A write failed for lack of space: find the full filesystem with `df -h` and `df -i`.".into(),
-        MemoryPressure => "See which processes hold the memory and whether the kernel killed any; add memory or cap the largest consumer.".into(),
-        OomKill => format!("The kernel killed `{subject}` to free memory: find what used the memory, then give it more or fix its usage (leak, heap size, limits)."),
-        CrashLoop => format!("Read the logs of the previous (crashed) container of `{subject}`: the last lines before it exited usually name the cause (bad config, missing secret, unreachable dependency)."),
-        PodOomKilled => format!("`{subject}` exceeded its memory limit: raise `resources.limits.memory` or lower the app's memory use (heap size, caches)."),
-        ImagePull => "Check the image name and tag, and the registry credentials (`imagePullSecrets`); the pod's events carry the registry's exact error.".into(),
-        PodPending => format!("The scheduler could not place `{subject}`: its events say why (not enough CPU or memory, unbound volume, node selector or taints)."),
-        ContainerFailing => format!("Read the last log lines of `{subject}` and its exit code and OOM flag to see why it stops."),
-        ConnectionRefused => format!("Nothing accepts connections at `{subject}`: check that the service runs and listens on that address and port, and read its logs if it does not."),
-        NotListening => format!("No process listens on port {subject}: the service is down, failed at start, or listens on another port or interface."),
-        HttpError => "The server answers with an error: its logs (or the upstream's, behind a proxy) show the failing requests.".into(),
-        DnsFailure => "Check the nameservers in `/etc/resolv.conf`, that the name exists (typo, missing record) and that the DNS server is reachable.".into(),
-        CertExpired => format!("Renew the certificate of `{subject}` (e.g. `certbot renew`, or your CA), reload the server, then check why automatic renewal did not run."),
-        CertExpiringSoon => format!("Renew the certificate of `{subject}` before it expires and check that automatic renewal works."),
+        MemoryPressure => "See which processes hold the memory; add memory or cap the largest consumer.".into(),
+        OomKill => format!("Find why `{subject}` grew (leak, heap size, load), then give it more memory or cap it."),
+        CrashLoop => format!(
+            "Read the logs of the crashed container of `{subject}`: its last lines usually name the cause \
+             (bad config, missing secret, unreachable dependency)."
+        ),
+        PodOomKilled => {
+            format!("Raise `resources.limits.memory` of `{subject}` or lower its memory use (heap, caches).")
+        }
+        ImagePull => "Check the image name and tag and the registry credentials (`imagePullSecrets`).".into(),
+        PodPending => {
+            format!("Read the events of `{subject}`: not enough CPU or memory, an unbound volume, or taints.")
+        }
+        ContainerFailing => format!("Read the last log lines of `{subject}`, its exit code and OOM flag."),
+        ConnectionRefused => {
+            format!("Check that the service behind `{subject}` runs and listens on that address and port.")
+        }
+        NotListening => format!("The service for port {subject} is down, failed at start, or listens elsewhere."),
+        HttpError => "The server's logs (or the upstream's, behind a proxy) show the failing requests.".into(),
+        DnsFailure => {
+            "Check the nameservers in `/etc/resolv.conf` and that the record exists (typo, missing record).".into()
+        }
+        CertExpired => {
+            format!("Renew the certificate of `{subject}` (e.g. `certbot renew`), reload the server, fix auto-renewal.")
+        }
+        CertExpiringSoon => {
+            format!("Renew the certificate of `{subject}` soon and check that automatic renewal works.")
+        }
         HighLoad => "Find the processes using CPU, or waiting on disk I/O (high `wa` in `top` or `vmstat`).".into(),
-        FailedUnit => format!("Read the status and recent journal of `{subject}` to see why it failed; fix that, then start it again."),
-        PermissionDenied => "Check the owner and mode of the file or socket, the user the process runs as, and SELinux/AppArmor denials.".into(),
+        FailedUnit => {
+            format!("Read the status and journal of `{subject}` to see why it failed; fix that, then start it.")
+        }
+        PermissionDenied => "Check the file's owner and mode, the user the process runs as, SELinux/AppArmor.".into(),
     }
 }
 

@@ -88,11 +88,11 @@ impl Topic {
             ],
             Topic::Memory => &[
                 ("https://man7.org/linux/man-pages/man1/free.1.html", "free(1): reading memory and swap figures"),
-                ("https://www.kernel.org/doc/gorman/html/understand/understand016.html", "How the OOM killer picks a victim"),
+                ("https://docs.kernel.org/admin-guide/sysctl/vm.html", "Kernel vm settings: overcommit, OOM killer"),
             ],
             Topic::Service => &[
                 ("https://www.freedesktop.org/software/systemd/man/latest/systemctl.html", "systemctl: unit status"),
-                ("https://www.freedesktop.org/software/systemd/man/latest/journalctl.html", "journalctl: reading the journal"),
+                ("https://www.freedesktop.org/software/systemd/man/latest/journalctl.html", "journalctl: the journal"),
             ],
             Topic::Network => &[
                 ("https://man7.org/linux/man-pages/man8/ss.8.html", "ss(8): which sockets listen"),
@@ -100,10 +100,10 @@ impl Topic {
             ],
             Topic::Dns => &[
                 ("https://man7.org/linux/man-pages/man5/resolv.conf.5.html", "resolv.conf(5): resolver configuration"),
-                ("https://man7.org/linux/man-pages/man1/getent.1.html", "getent(1): resolving names as applications do"),
+                ("https://man7.org/linux/man-pages/man1/getent.1.html", "getent(1): resolving names like applications"),
             ],
             Topic::Certificate => &[
-                ("https://docs.openssl.org/master/man1/openssl-s_client/", "openssl s_client: fetch a server's certificate"),
+                ("https://docs.openssl.org/master/man1/openssl-s_client/", "openssl s_client: a server's certificate"),
                 ("https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates", "Certbot: renewing"),
             ],
             Topic::Cpu => &[
@@ -116,7 +116,7 @@ impl Topic {
             ],
             Topic::Kubernetes => &[
                 ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/", "Kubernetes: debugging pods"),
-                ("https://kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/", "Why a pod failed"),
+                ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/", "Debugging running pods"),
             ],
         }
     }
@@ -186,9 +186,9 @@ pub struct Names {
 
 /// Words that sit next to "pod", "service"... without being names.
 const NOT_NAMES: &str = "a an the my our your their its this that these those every each one some any all is are \
-    was keeps keep has have had same new old main web dns docker systemd kubernetes k8s running failing failed crashing \
-    crashed broken dead stopped exited restarting default which what in of on for to from with and or but where when \
-    since seems looks gets got crash crashes fail fails";
+    was keeps keep has have had same new old main web dns docker systemd kubernetes k8s running failing failed \
+    crashing crashed broken dead stopped exited restarting default which what in of on for to from with and or but \
+    where when since seems looks gets got crash crashes fail fails";
 /// Well-known daemons and their systemd unit names.
 const DAEMONS: &str = "nginx apache2 httpd postgres=postgresql postgresql mysql mariadb redis=redis-server sshd \
     haproxy cron php-fpm memcached";
@@ -505,7 +505,10 @@ pub fn follow_ups(finding: &Finding, env: &Env) -> Vec<Proposal> {
         ContainerFailing if facts.has_docker && named => vec![
             container_logs(subject),
             check(
-                format!("docker inspect --format '{{{{.State.Status}}}} exit={{{{.State.ExitCode}}}} oom={{{{.State.OOMKilled}}}} error={{{{.State.Error}}}}' {subject}"),
+                format!(
+                    "docker inspect --format '{{{{.State.Status}}}} exit={{{{.State.ExitCode}}}} \
+                     oom={{{{.State.OOMKilled}}}} error={{{{.State.Error}}}}' {subject}"
+                ),
                 format!("the state, exit code, OOM flag and last error of `{subject}`"),
             ),
         ],
@@ -525,7 +528,7 @@ pub fn follow_ups(finding: &Finding, env: &Env) -> Vec<Proposal> {
         DnsFailure => {
             let mut plan = vec![check("cat /etc/resolv.conf", "the nameservers this host asks")];
             if named {
-                plan.push(check(format!("getent hosts {subject}"), format!("whether `{subject}` resolves through the system resolver")));
+                plan.push(check(format!("getent hosts {subject}"), format!("whether `{subject}` resolves here")));
             }
             plan
         }
@@ -566,10 +569,11 @@ pub fn remediation(finding: &Finding, env: &Env, outputs: &[ExecutedCommand]) ->
         }
         CrashLoop if env.facts.has_kubectl => {
             let deployment = deployment_of(subject)?;
+            let namespace = env.pod_namespace(finding.namespace.as_deref());
             output_of(&format!("kubectl logs {subject}"))?;
             Some(change(
-                format!("kubectl rollout restart deployment/{deployment}{}", env.pod_namespace(finding.namespace.as_deref())),
-                format!("replaces the pods of `{deployment}`; worth it once the cause in the logs is fixed (config, secret, dependency back up)"),
+                format!("kubectl rollout restart deployment/{deployment}{namespace}"),
+                format!("replaces the pods of `{deployment}`; worth it once the cause in the logs is fixed"),
             ))
         }
         FailedUnit if env.facts.has_systemctl && is_name(subject) => {
@@ -657,7 +661,10 @@ fn http_probe(url: &str) -> Proposal {
 
 fn certificate_dates(host: &str) -> Proposal {
     check(
-        format!("openssl s_client -connect {host}:443 -servername {host} </dev/null 2>/dev/null | openssl x509 -noout -dates -subject"),
+        format!(
+            "openssl s_client -connect {host}:443 -servername {host} </dev/null 2>/dev/null \
+             | openssl x509 -noout -dates -subject"
+        ),
         format!("the validity dates and subject of the certificate `{host}` serves"),
     )
 }

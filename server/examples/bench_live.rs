@@ -1,0 +1,223 @@
+//! The Canvas's live path at scale. Starts the real `opsdesk` binary (built
+//! next to this example) on a fresh data directory, then over loopback:
+//!
+//! 1. connects 1,000 websocket watchers to one ticket and reads the server's
+//!    resident memory before and after (per idle watcher);
+//! 2. commits 200 comments one after another and times, for each, from the
+//!    moment the comment is sent to the moment the last of the 1,000
+//!    watchers has it (p50, p99);
+//! 3. runs 200 agent turns against a custom agent this program serves, which
+//!    answers at once and measures its own time: the helpdesk's overhead per
+//!    turn is message sent → reply on the websocket, minus the agent's time.
+//!
+//!     cargo build --release -p opsdesk-server --bin opsdesk --example bench_live
+//!     bash -c 'ulimit -n 8192 && target/release/examples/bench_live [watchers]'
+//!
+//! Prints a Markdown table for docs/benchmarks.md. It asserts no timing.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const COMMENTS: usize = 200;
+const TURNS: usize = 200;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let watchers: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000);
+    let binary = std::env::current_exe()?.parent().and_then(|p| p.parent()).unwrap().join("opsdesk");
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let token = String::from_utf8(
+        std::process::Command::new(&binary)
+            .args(["admin", "create-token", "--org", "acme", "--email", "bench@acme.test", "--role", "admin"])
+            .args(["--data-dir", &data_dir])
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .to_owned();
+    let port = free_port();
+    let mut server = std::process::Command::new(&binary)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir", &data_dir])
+        .env("RUST_LOG", "warn")
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A custom agent that answers at once and reports how long it took.
+    let agent_time = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let agent_url = {
+        let agent_time = agent_time.clone();
+        let app = axum::Router::new().route(
+            "/a/api/sendMessage",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let agent_time = agent_time.clone();
+                async move {
+                    let started = Instant::now();
+                    let answer = json!({ "content": "ack", "thread_id": body["thread_id"],
+                        "data": { "cmds": [ { "command": "uptime", "execute": false } ] } });
+                    agent_time.lock().unwrap().push(started.elapsed());
+                    axum::Json(answer)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/a")
+    };
+    http.post(format!("{base}/api/v1/org/agents"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Echo", "slug": "echo", "endpoint_url": agent_url }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let created: Value = http
+        .post(format!("{base}/api/v1/org/support/tickets"))
+        .bearer_auth(&token)
+        .json(&json!({ "subject": "Live fan-out benchmark ticket", "agent_id": "echo" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ticket = created["ticket_id"].as_str().unwrap().to_owned();
+    let start_seq = created["last_seq"].as_i64().unwrap();
+    let server_pid = server.id();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss_kib(server_pid);
+
+    // Watchers: each reports (seq, when it arrived) for every entry it gets.
+    let (arrivals, mut arrived) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let mut handles = Vec::new();
+    for _ in 0..watchers {
+        let mut request = format!("ws://127.0.0.1:{port}/api/v1/org/support/tickets/{ticket}/live").into_client_request()?;
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        socket.send(Message::text(json!({ "type": "resume", "after": start_seq }).to_string())).await?;
+        let arrivals = arrivals.clone();
+        handles.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = socket.next().await {
+                if let Message::Text(text) = message {
+                    let now = Instant::now();
+                    let frame: Value = serde_json::from_str(&text).unwrap_or_default();
+                    if frame["type"] == "entries" {
+                        for entry in frame["entries"].as_array().into_iter().flatten() {
+                            let _ = arrivals.send((entry["seq"].as_i64().unwrap_or(0), now));
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while arrived.try_recv().is_ok() {}
+    let rss_watching = rss_kib(server_pid);
+
+    // Fan-out: one comment at a time; wait until every watcher has it.
+    let mut fan_out = Vec::new();
+    for i in 0..COMMENTS {
+        let sent = Instant::now();
+        let entry: Value = http
+            .post(format!("{base}/api/v1/org/support/tickets/{ticket}/comments"))
+            .bearer_auth(&token)
+            .json(&json!({ "body": format!("fan-out comment {i}") }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let seq = entry["seq"].as_i64().unwrap();
+        let mut have: HashMap<i64, (usize, Instant)> = HashMap::new();
+        loop {
+            let (got, at) = arrived.recv().await.unwrap();
+            let slot = have.entry(got).or_insert((0, at));
+            slot.0 += 1;
+            slot.1 = slot.1.max(at);
+            if have.get(&seq).is_some_and(|(n, _)| *n == watchers) {
+                break;
+            }
+        }
+        fan_out.push(have[&seq].1 - sent);
+    }
+
+    // Agent turns: message sent → the agent's reply reaches the first watcher
+    // (fan-out is measured above; this is the turn itself).
+    let mut turns = Vec::new();
+    for i in 0..TURNS {
+        let sent = Instant::now();
+        let accepted: Value = http
+            .post(format!("{base}/api/v1/org/support/tickets/{ticket}/messages"))
+            .bearer_auth(&token)
+            .json(&json!({ "content": format!("turn {i}") }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        // Reply, then one proposal: the reply is message seq + 1.
+        let reply_seq = accepted["seq"].as_i64().unwrap() + 1;
+        let arrived_at = loop {
+            let (got, at) = arrived.recv().await.unwrap();
+            if got == reply_seq {
+                break at;
+            }
+        };
+        turns.push(arrived_at - sent);
+    }
+    let agent_times = agent_time.lock().unwrap().clone();
+    let agent_median = {
+        let mut sorted = agent_times.clone();
+        sorted.sort();
+        percentile(&sorted, 0.5)
+    };
+    server.kill()?;
+    let _ = server.wait();
+
+    fan_out.sort();
+    turns.sort();
+    let per_watcher = (rss_watching.saturating_sub(rss_before)) as f64 / watchers as f64;
+    println!("| measure ({watchers} watchers on one ticket, loopback) | value |");
+    println!("|---|---|");
+    println!("| committed entry → every watcher has it, p50 | {:.1} ms |", percentile(&fan_out, 0.5).as_secs_f64() * 1e3);
+    println!("| committed entry → every watcher has it, p99 | {:.1} ms |", percentile(&fan_out, 0.99).as_secs_f64() * 1e3);
+    println!("| server memory, before watchers → with watchers | {} KiB → {} KiB |", rss_before, rss_watching);
+    println!("| server memory per idle watcher | {per_watcher:.1} KiB |");
+    println!(
+        "| agent turn, message sent → reply on a websocket, p50 / p99 (agent's own time p50 {:.3} ms) | {:.1} ms / {:.1} ms |",
+        agent_median.as_secs_f64() * 1e3,
+        percentile(&turns, 0.5).as_secs_f64() * 1e3,
+        percentile(&turns, 0.99).as_secs_f64() * 1e3
+    );
+    for handle in handles {
+        handle.abort();
+    }
+    Ok(())
+}
