@@ -1685,6 +1685,7 @@ mod tests {
             attachments: vec![attachment],
             timeline,
             following: true,
+            agents: vec![],
         };
         let text = format_ticket_detail(&detail, &Utc);
         let expected = [
@@ -1728,6 +1729,7 @@ mod tests {
             attachments: vec![],
             timeline: vec![],
             following: false,
+            agents: vec![],
         };
         detail.ticket.status = Status::Closed;
         assert_eq!(format_closed(&detail), "closed ACME-7");

@@ -151,9 +151,13 @@ impl Conversation {
                 }
             }
             conversation.seen.extend(message.data.cmds.iter().map(|c| normalise(&c.command)));
-            message.data.executed_cmds.iter().for_each(|e| conversation.record(e));
+            for executed in &message.data.executed_cmds {
+                conversation.record(executed);
+            }
         }
-        ran.iter().for_each(|e| conversation.record(e));
+        for executed in ran {
+            conversation.record(executed);
+        }
         conversation
     }
 
@@ -330,16 +334,18 @@ impl Selection {
                 selection.honoured += 1;
                 continue;
             }
-            let proposal = match preferences.concise {
-                true => Proposal { command: playbooks::concise(&proposal.command), ..proposal },
-                false => proposal,
+            let proposal = if preferences.concise {
+                Proposal { command: playbooks::concise(&proposal.command), ..proposal }
+            } else {
+                proposal
             };
             if conversation.seen.contains(&normalise(&proposal.command)) || proposal.command.len() > MAX_COMMAND_CHARS {
                 continue;
             }
-            let (chosen, room) = match proposal.change {
-                true => (&mut selection.remediations, REMEDIATIONS_PER_TURN),
-                false => (&mut selection.diagnostics, limit),
+            let (chosen, room) = if proposal.change {
+                (&mut selection.remediations, REMEDIATIONS_PER_TURN)
+            } else {
+                (&mut selection.diagnostics, limit)
             };
             if chosen.len() < room {
                 chosen.push(proposal);
@@ -380,30 +386,20 @@ impl Turn<'_> {
     fn explain(&self, findings: &[Finding], selection: &Selection, preferences: &Preferences) -> (String, String) {
         let analysed = self.conversation.outputs.len();
         let labels = |topics: &[Topic]| topics.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ");
-        let mut text = String::new();
-        if !self.ran.is_empty() {
-            text.push_str(&format!("I ran the {} command(s) you approved. ", self.ran.len()));
-        }
-        if analysed == 0 && self.asked.is_empty() {
-            text.push_str(
-                "Your description doesn't point at one area yet, so I'll start with a general health sweep: \
-                 load, disk space, memory and failed services. ",
-            );
-        } else if analysed == 0 {
-            text.push_str(&format!(
-                "This looks like a problem with {}. I'll start with read-only diagnostics. ",
-                labels(self.asked)
-            ));
-        } else if findings.is_empty() {
-            text.push_str(&format!(
-                "I analysed the output of {analysed} command(s) and found nothing abnormal in them. "
-            ));
-        } else {
-            text.push_str(&format!(
-                "I analysed the output of {analysed} command(s) and found {} problem(s). ",
-                findings.len()
-            ));
-        }
+        let mut text = match self.ran.len() {
+            0 => String::new(),
+            n => format!("I ran the {n} command(s) you approved. "),
+        };
+        text.push_str(&match (analysed, findings.len()) {
+            (0, _) if self.asked.is_empty() => "Your description doesn't point at one area yet, so I'll start \
+                with a general health sweep: load, disk space, memory and failed services."
+                .to_owned(),
+            (0, _) => {
+                format!("This looks like a problem with {}. I'll start with read-only checks.", labels(self.asked))
+            }
+            (n, 0) => format!("Reading all {n} output(s) so far, I found nothing abnormal."),
+            (n, k) => format!("Reading all {n} output(s) so far, I found {k} problem(s)."),
+        });
         text.push('\n');
 
         if !findings.is_empty() {
@@ -458,14 +454,15 @@ impl Turn<'_> {
 
         let found: Vec<&str> = findings.iter().map(|f| f.summary.as_str()).collect();
         let reasoning = [
-            match self.asked.is_empty() {
-                true => "1. Your messages name no specific area, so the general health sweep comes first.".to_owned(),
-                false => format!("1. Areas in your messages: {}.", labels(self.asked)),
+            if self.asked.is_empty() {
+                "1. Your messages name no specific area, so the general health sweep comes first.".to_owned()
+            } else {
+                format!("1. Areas in your messages: {}.", labels(self.asked))
             },
-            match found.is_empty() {
-                true if analysed == 0 => "2. No command output yet.".to_owned(),
-                true => format!("2. Analysed {analysed} output(s): no finding."),
-                false => format!("2. Analysed {analysed} output(s): {}.", found.join("; ")),
+            match (analysed, found.is_empty()) {
+                (0, _) => "2. No command output yet.".to_owned(),
+                (_, true) => format!("2. Analysed {analysed} output(s): no finding."),
+                (_, false) => format!("2. Analysed {analysed} output(s): {}.", found.join("; ")),
             },
             format!(
                 "3. Follow-ups on the findings first, then the playbooks for {}, then the health sweep; \
@@ -847,7 +844,7 @@ mod tests {
         assert_eq!(proposed(&sweep), healthy.iter().map(|o| o.command.as_str()).collect::<Vec<_>>());
         let second = ticket.approve("", &healthy);
         assert_eq!(proposed(&second), ["nproc"]);
-        assert!(second.content.contains("found nothing abnormal"));
+        assert!(second.content.contains("I found nothing abnormal"));
         let last = ticket.approve("", &[ran("nproc", "8\n")]);
         assert!(last.data.cmds.is_empty(), "{:?}", proposed(&last));
         assert!(last.content.contains("What changed just before it started"));

@@ -94,8 +94,7 @@ pub fn analyse(outputs: &[ExecutedCommand], context: &Context) -> Vec<Finding> {
     if let (Some((line, one_minute)), Some(cores)) = (load, cores) {
         if one_minute > f64::from(cores) {
             let summary = format!("High load: 1-minute load average {one_minute:.2} on {cores} CPU core(s)");
-            found.add(FindingKind::HighLoad, "", None, summary, &line);
-            found.add(FindingKind::HighLoad, "", None, String::new(), &format!("nproc: {cores}"));
+            found.add(FindingKind::HighLoad, "", None, summary, &format!("{line}\nnproc: {cores}"));
         }
     }
     found.0
@@ -317,9 +316,11 @@ fn line_rules(words: &[&str], out: &str, now: DateTime<Utc>, found: &mut Found, 
     let unit = words.iter().position(|w| *w == "status").and_then(|i| words.get(i + 1)).map(|u| unit_name(u));
     let cert_host = flag_value(words, &["-servername"])
         .or_else(|| words.iter().position(|w| w.ends_with("check-cert.sh")).and_then(|i| words.get(i + 1).copied()))
+        .or_else(|| words.iter().find_map(|w| w.trim_matches('\'').strip_prefix("https://")?.split(['/', ':']).next()))
         .unwrap_or("the server");
     for line in out.lines() {
-        let lower = line.to_lowercase();
+        // ASCII-only lowering keeps byte offsets valid for slicing `line`.
+        let lower = line.to_ascii_lowercase();
         if lower.contains("killed process") || lower.contains("oom-kill:") {
             let process = between(line, "Killed process ", ")")
                 .and_then(|p| p.split_once('(').map(|(_, name)| name))
@@ -410,7 +411,7 @@ fn certificate_expiry(host: &str, date: &str, line: &str, now: DateTime<Utc>, fo
 
 /// `host:port` (or just the line's address) a refused connection was aimed at.
 fn refused_target(line: &str) -> String {
-    let lower = line.to_lowercase();
+    let lower = line.to_ascii_lowercase();
     // curl: "Failed to connect to localhost port 8080 after 0 ms: Connection refused"
     if let Some(i) = lower.find("failed to connect to ") {
         let words: Vec<&str> = line[i + "failed to connect to ".len()..].split_whitespace().collect();

@@ -8,7 +8,6 @@
 //! [`brain`] read the conversation and the outputs to decide what to say
 //! and propose next.
 
-#[path = "/tmp/brain_stub.rs"]
 mod brain;
 
 use crate::canvas;

@@ -28,18 +28,6 @@ pub enum Topic {
 }
 
 impl Topic {
-    const ALL: [Topic; 9] = [
-        Topic::Disk,
-        Topic::Memory,
-        Topic::Service,
-        Topic::Network,
-        Topic::Dns,
-        Topic::Certificate,
-        Topic::Cpu,
-        Topic::Containers,
-        Topic::Kubernetes,
-    ];
-
     pub fn label(self) -> &'static str {
         match self {
             Topic::Disk => "disk space",
@@ -57,25 +45,6 @@ impl Topic {
     /// Symptoms shared by many causes: their playbooks come after the specific ones.
     fn is_broad(self) -> bool {
         matches!(self, Topic::Network | Topic::Service | Topic::Cpu)
-    }
-
-    /// Words that point at the topic, `|`-separated; `*` matches any ending.
-    #[rustfmt::skip]
-    fn keywords(self) -> &'static str {
-        match self {
-            Topic::Disk => "disk*|space|inode*|df|du|storage|partition*|filesystem*|volume*",
-            Topic::Memory => "memory|oom*|ram|swap*|killed",
-            Topic::Service => "service*|systemd|systemctl|unit|daemon*|not running|won t start|fails to start|\
-                failed to start|stopped|down|nginx|apache*|httpd|postgres*|mysql*|mariadb|redis*|sshd|haproxy|cron*",
-            Topic::Network => "refused|connect*|reach*|unreachable|port|ports|timeout*|timed out|502|503|504|\
-                bad gateway|listen*|network*|firewall*|url|endpoint*|api|website",
-            Topic::Dns => "dns|resolv*|nxdomain|servfail|name or service not known|nslookup|dig|lookup",
-            Topic::Certificate => "certificate*|cert|certs|certbot|ssl|tls|x509|expir*",
-            Topic::Cpu => "cpu*|load|slow*|sluggish|hang*|hung|unresponsive|latency|freez*",
-            Topic::Containers => "docker*|container*|compose",
-            Topic::Kubernetes => "pod|pods|kubernetes|k8s|kubectl|deployment*|crashloop*|namespace*|imagepull*|\
-                errimagepull|oomkilled|helm|eks|aks|gke",
-        }
     }
 
     /// Reference pages worth opening for this topic.
@@ -116,11 +85,28 @@ impl Topic {
             ],
             Topic::Kubernetes => &[
                 ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/", "Kubernetes: debugging pods"),
-                ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/", "Debugging running pods"),
+                ("https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/", "Running pods"),
             ],
         }
     }
 }
+
+/// Words that point at each topic, `|`-separated; `*` matches any ending.
+#[rustfmt::skip]
+const TOPIC_WORDS: [(Topic, &str); 9] = [
+    (Topic::Disk, "disk*|space|inode*|df|du|storage|partition*|filesystem*|volume*"),
+    (Topic::Memory, "memory|oom*|ram|swap*|killed"),
+    (Topic::Service, "service*|systemd|systemctl|unit|daemon*|not running|won t start|fails to start|\
+        failed to start|stopped|down|nginx|apache*|httpd|postgres*|mysql*|mariadb|redis*|sshd|haproxy|cron*"),
+    (Topic::Network, "refused|connect*|reach*|unreachable|port|ports|timeout*|timed out|502|503|504|\
+        bad gateway|listen*|network*|firewall*|url|endpoint*|api|website"),
+    (Topic::Dns, "dns|resolv*|nxdomain|servfail|name or service not known|nslookup|dig|lookup"),
+    (Topic::Certificate, "certificate*|cert|certs|certbot|ssl|tls|x509|expir*"),
+    (Topic::Cpu, "cpu*|load|slow*|sluggish|hang*|hung|unresponsive|latency|freez*"),
+    (Topic::Containers, "docker*|container*|compose"),
+    (Topic::Kubernetes, "pod|pods|kubernetes|k8s|kubectl|deployment*|crashloop*|namespace*|imagepull*|\
+        errimagepull|oomkilled|helm|eks|aks|gke"),
+];
 
 /// The area each kind of finding belongs to (for its playbook and reference pages).
 pub fn topic_of(kind: FindingKind) -> Topic {
@@ -150,10 +136,10 @@ pub fn topics_in(text: &str, names: &Names) -> Vec<Topic> {
         Some(stem) => text.find(&format!(" {stem}")),
         None => text.find(&format!(" {} ", keyword.trim())),
     };
-    let mut found: Vec<(bool, usize, Topic)> = Topic::ALL
+    let mut found: Vec<(bool, usize, Topic)> = TOPIC_WORDS
         .iter()
-        .filter_map(|&topic| {
-            Some((topic.is_broad(), topic.keywords().split('|').filter_map(first_mention).min()?, topic))
+        .filter_map(|&(topic, words)| {
+            Some((topic.is_broad(), words.split('|').filter_map(first_mention).min()?, topic))
         })
         .collect();
     found.sort_by_key(|(broad, at, _)| (*broad, *at));
@@ -367,7 +353,7 @@ impl Env<'_> {
 
     /// ` -n ns` for commands about one pod (its own namespace when the output named one).
     fn pod_namespace(&self, own: Option<&str>) -> String {
-        own.or(self.namespace.as_deref()).map(|ns| format!(" -n {ns}")).unwrap_or_default()
+        own.filter(|ns| is_name(ns)).or(self.namespace.as_deref()).map(|ns| format!(" -n {ns}")).unwrap_or_default()
     }
 }
 
