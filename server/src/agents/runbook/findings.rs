@@ -343,24 +343,14 @@ fn line_rules(words: &[&str], out: &str, now: DateTime<Utc>, found: &mut Found, 
             found.add(FindingKind::DnsFailure, &host, None, summary, line);
         }
         if lower.contains("permission denied") {
-            found.add(
-                FindingKind::PermissionDenied,
-                "",
-                None,
-                "An operation was refused: \"Permission denied\"".into(),
-                line,
-            );
+            let summary = "An operation was refused: \"Permission denied\"".to_owned();
+            found.add(FindingKind::PermissionDenied, "", None, summary, line);
         }
         if let Some(date) = line.trim().strip_prefix("notAfter=") {
             certificate_expiry(cert_host, date, line, now, found);
         } else if lower.contains("certificate has expired") {
-            found.add(
-                FindingKind::CertExpired,
-                cert_host,
-                None,
-                format!("The certificate of `{cert_host}` has expired"),
-                line,
-            );
+            let summary = format!("The certificate of `{cert_host}` has expired");
+            found.add(FindingKind::CertExpired, cert_host, None, summary, line);
         }
         if let Some(averages) = lower.split_once("load average:").map(|(_, a)| a) {
             if let Some(one_minute) = averages.split(',').next().and_then(|a| a.trim().parse().ok()) {
