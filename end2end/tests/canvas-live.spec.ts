@@ -18,13 +18,6 @@ async function openCanvas(browser: Browser, email: string, password: string, tic
 }
 
 test('two people on one Canvas see each other approve and the agent answer, live', async ({ browser, request }) => {
-  const bob = { email: `bob-${Date.now()}@example.com`, password: 'bob password 1' };
-  const made = await request.post('/api/v1/users', {
-    headers: auth,
-    data: { email: bob.email, name: 'Bob Operator', role: 'operator', password: bob.password },
-  });
-  expect(made.status()).toBe(201);
-
   // Start from a message to the built-in runbook agent on the local instance.
   const created = await request.post('/api/v1/org/support/tickets', {
     headers: auth,
@@ -34,6 +27,13 @@ test('two people on one Canvas see each other approve and the agent answer, live
   const ticketId = (await created.json()).ticket_id as string;
 
   const alice = await openCanvas(browser, admin.email, admin.password, ticketId);
+  // The admin adds Bob, an operator, from her signed-in session.
+  const bob = { email: `bob-${Date.now()}@example.com`, password: 'bob password 1' };
+  const made = await alice.request.post('/api/v1/users', {
+    headers: { Origin: new URL(alice.url()).origin },
+    data: { email: bob.email, name: 'Bob Operator', role: 'operator', password: bob.password },
+  });
+  expect(made.status()).toBe(201);
   const bobPage = await openCanvas(browser, bob.email, bob.password, ticketId);
 
   // Each sees the other watching.
