@@ -5,9 +5,9 @@
 
 use crate::error::AppError;
 use crate::model::{
-    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
-    ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role,
+    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -213,7 +213,11 @@ pub async fn send_message(ticket_id: String, body: PostMessage) -> Result<Messag
 
 /// Approves, rejects, ignores or executes a proposed command.
 #[server(prefix = "/rpc", endpoint = "tickets/command", input = Json)]
-pub async fn decide_on_command(ticket_id: String, cmd_id: String, body: DecideCommand) -> Result<TimelineEntry, AppError> {
+pub async fn decide_on_command(
+    ticket_id: String,
+    cmd_id: String,
+    body: DecideCommand,
+) -> Result<TimelineEntry, AppError> {
     ssr::answer(async { ssr::backend()?.decide_command(&ssr::caller()?, &ticket_id, &cmd_id, body).await }.await)
 }
 

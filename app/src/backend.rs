@@ -4,9 +4,9 @@
 
 use crate::error::AppResult;
 use crate::model::{
-    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
-    ReviewRequest, Role, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role,
+    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 use std::sync::Arc;
 
@@ -66,8 +66,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Sends a message to an agent on a ticket.
     async fn post_message(&self, me: &Me, ticket_id: &str, body: PostMessage) -> AppResult<MessageAccepted>;
     /// Decides about (or executes) a proposed command.
-    async fn decide_command(&self, me: &Me, ticket_id: &str, cmd_id: &str, body: DecideCommand)
-        -> AppResult<TimelineEntry>;
+    async fn decide_command(
+        &self,
+        me: &Me,
+        ticket_id: &str,
+        cmd_id: &str,
+        body: DecideCommand,
+    ) -> AppResult<TimelineEntry>;
     /// Runs the pending agent turn again.
     async fn retry_turn(&self, me: &Me, ticket_id: &str) -> AppResult<MessageAccepted>;
     /// The files of the ticket's canvas directory.

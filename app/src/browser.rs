@@ -74,11 +74,7 @@ impl Drop for LiveSocket {
     }
 }
 
-fn connect(
-    inner: std::rc::Rc<std::cell::RefCell<LiveInner>>,
-    ticket_id: String,
-    handlers: std::rc::Rc<LiveHandlers>,
-) {
+fn connect(inner: std::rc::Rc<std::cell::RefCell<LiveInner>>, ticket_id: String, handlers: std::rc::Rc<LiveHandlers>) {
     use wasm_bindgen::closure::Closure;
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
@@ -127,8 +123,7 @@ fn connect(
                 }
             });
             if let Some(window) = web_sys::window() {
-                let _ = window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay);
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay);
             }
         })
     };

@@ -120,7 +120,8 @@ async fn main() -> anyhow::Result<()> {
     let (arrivals, mut arrived) = mpsc::unbounded_channel::<(i64, Instant)>();
     let mut handles = Vec::new();
     for _ in 0..watchers {
-        let mut request = format!("ws://127.0.0.1:{port}/api/v1/org/support/tickets/{ticket}/live").into_client_request()?;
+        let mut request =
+            format!("ws://127.0.0.1:{port}/api/v1/org/support/tickets/{ticket}/live").into_client_request()?;
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
         socket.send(Message::text(json!({ "type": "resume", "after": start_seq }).to_string())).await?;
@@ -206,8 +207,14 @@ async fn main() -> anyhow::Result<()> {
     let per_watcher = (rss_watching.saturating_sub(rss_before)) as f64 / watchers as f64;
     println!("| measure ({watchers} watchers on one ticket, loopback) | value |");
     println!("|---|---|");
-    println!("| committed entry → every watcher has it, p50 | {:.1} ms |", percentile(&fan_out, 0.5).as_secs_f64() * 1e3);
-    println!("| committed entry → every watcher has it, p99 | {:.1} ms |", percentile(&fan_out, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "| committed entry → every watcher has it, p50 | {:.1} ms |",
+        percentile(&fan_out, 0.5).as_secs_f64() * 1e3
+    );
+    println!(
+        "| committed entry → every watcher has it, p99 | {:.1} ms |",
+        percentile(&fan_out, 0.99).as_secs_f64() * 1e3
+    );
     println!("| server memory, before watchers → with watchers | {} KiB → {} KiB |", rss_before, rss_watching);
     println!("| server memory per idle watcher | {per_watcher:.1} KiB |");
     println!(

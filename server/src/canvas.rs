@@ -74,7 +74,10 @@ fn confine(root: &Path, relative: &str, create_parents: bool) -> Result<PathBuf,
         let last = index + 1 == parts.len();
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!("`{}` is a symbolic link, which could lead outside the canvas directory", parts[..=index].join("/")));
+                return Err(format!(
+                    "`{}` is a symbolic link, which could lead outside the canvas directory",
+                    parts[..=index].join("/")
+                ));
             }
             Ok(meta) if !last && !meta.is_dir() => {
                 return Err(format!("`{}` is a file, not a directory", parts[..=index].join("/")));
@@ -82,7 +85,8 @@ fn confine(root: &Path, relative: &str, create_parents: bool) -> Result<PathBuf,
             Ok(_) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 if !last && create_parents {
-                    std::fs::create_dir(&path).map_err(|e| format!("cannot create `{}`: {e}", parts[..=index].join("/")))?;
+                    std::fs::create_dir(&path)
+                        .map_err(|e| format!("cannot create `{}`: {e}", parts[..=index].join("/")))?;
                 }
             }
             Err(error) => return Err(format!("cannot inspect `{}`: {error}", parts[..=index].join("/"))),

@@ -432,7 +432,10 @@ pub async fn post_message(state: &AppState, me: &Me, ticket_id: &str, body: Post
     require_active(&ticket)?;
     let content = body.content.trim().to_owned();
     if content.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(AppError::invalid_field("content", format!("content is longer than {MAX_MESSAGE_CHARS} characters")));
+        return Err(AppError::invalid_field(
+            "content",
+            format!("content is longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
     }
     let timeline = state.store.timeline(&ticket.id, 0).await?;
     let assigned = assigned_agents(&timeline);
@@ -453,13 +456,19 @@ pub async fn post_message(state: &AppState, me: &Me, ticket_id: &str, body: Post
     for decision in body.decisions {
         let field = "decisions";
         if decision.action == CommandAction::Execute {
-            return Err(AppError::invalid_field(field, "execute is not a message decision: use the command's endpoint"));
+            return Err(AppError::invalid_field(
+                field,
+                "execute is not a message decision: use the command's endpoint",
+            ));
         }
         let Some(card) = cards.iter().find(|c| c.cmd_id == decision.cmd_id) else {
             return Err(AppError::invalid_field(field, format!("no command `{}` on this ticket", decision.cmd_id)));
         };
         if !card.open_for_decision() || !seen.insert(card.cmd_id.clone()) {
-            return Err(AppError::invalid_field(field, format!("command `{}` was already decided and sent", card.cmd_id)));
+            return Err(AppError::invalid_field(
+                field,
+                format!("command `{}` was already decided and sent", card.cmd_id),
+            ));
         }
         entries.push(NewEntry::by(
             AuthorType::User,
@@ -618,9 +627,18 @@ pub async fn file(state: &AppState, me: &Me, ticket_id: &str, path: &str) -> App
 }
 
 /// The first turn of a ticket raised with an agent: assign it and send the message.
-pub async fn start(state: &AppState, me: &Me, ticket: &Ticket, agent: AgentRef, message: Option<String>) -> AppResult<()> {
-    let mut entries =
-        vec![NewEntry::by(AuthorType::User, &me.user.id, TimelineEvent::AgentsAssigned { agents: vec![agent.clone()] })];
+pub async fn start(
+    state: &AppState,
+    me: &Me,
+    ticket: &Ticket,
+    agent: AgentRef,
+    message: Option<String>,
+) -> AppResult<()> {
+    let mut entries = vec![NewEntry::by(
+        AuthorType::User,
+        &me.user.id,
+        TimelineEvent::AgentsAssigned { agents: vec![agent.clone()] },
+    )];
     let message = message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
     if let Some(content) = &message {
         entries.push(NewEntry::by(

@@ -11,10 +11,10 @@ use crate::state::AppState;
 use crate::store::{AppendRefused, NewAttachment, NewEntry, NewTicket, TicketChanges, TicketRef};
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
-    assigned_agents, Attachment, AuthorType, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket, FollowTicket,
-    InstanceView, Me, NewComment, Pagination, Permission, Review, ReviewRequest, ReviewStatus, Source, Status, Ticket,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, TimelineEvent, UpdateTicket, DEFAULT_PAGE_SIZE,
-    MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS,
+    assigned_agents, Attachment, AuthorType, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket,
+    FollowTicket, InstanceView, Me, NewComment, Pagination, Permission, Review, ReviewRequest, ReviewStatus, Source,
+    Status, Ticket, TicketDetail, TicketFilter, TicketPage, TimelineEntry, TimelineEvent, UpdateTicket,
+    DEFAULT_PAGE_SIZE, MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -149,7 +149,10 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
     };
     let message = body.message.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
-        return Err(AppError::invalid_field("message", format!("message is longer than {MAX_MESSAGE_CHARS} characters")));
+        return Err(AppError::invalid_field(
+            "message",
+            format!("message is longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
     }
     // A ticket started from a message to an agent takes its subject and
     // description from the message unless they are given.

@@ -8,9 +8,9 @@ use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
-    AgentView, AssignAgents, CanvasFile, DecideCommand, MessageAccepted, NewAgent, PostMessage,
-    ApiTokenView, CreateTicket, FollowTicket, InstanceView, Me, NewApiToken, NewComment, NewInstance, Review,
-    ReviewRequest, Role, Source, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role, Source,
+    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 
 #[async_trait::async_trait]

@@ -196,7 +196,13 @@ async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
     let (cmd_pods, cmd_events) = (proposals[0]["cmd_id"].as_str().unwrap(), proposals[1]["cmd_id"].as_str().unwrap());
     let (_, files) = api.get(&format!("{TICKETS}/{ticket}/files")).await;
     assert_eq!(files[0]["path"], "config/app.yaml");
-    let file = api.http.get(api.server.url(&format!("{TICKETS}/{ticket}/files/config/app.yaml"))).bearer_auth(&api.token).send().await.unwrap();
+    let file = api
+        .http
+        .get(api.server.url(&format!("{TICKETS}/{ticket}/files/config/app.yaml")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(file.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(file.text().await.unwrap(), "apiVersion: v1\nkind: ConfigMap\n");
 
@@ -247,7 +253,10 @@ async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
         assert_eq!(messages.len(), 3);
         assert_eq!(messages[1]["role"], "assistant");
         assert!(messages[1].get("platform_context").is_none(), "platform_context only on user messages");
-        assert_eq!(messages[1]["data"]["cmds"][0], json!({ "command": "kubectl get pods -n duploservices-andy", "execute": false }));
+        assert_eq!(
+            messages[1]["data"]["cmds"][0],
+            json!({ "command": "kubectl get pods -n duploservices-andy", "execute": false })
+        );
         assert_eq!(messages[2]["content"], "");
         assert_eq!(messages[2]["platform_context"], context);
         assert_eq!(
@@ -270,11 +279,18 @@ async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
     assert_eq!(status, StatusCode::ACCEPTED);
     let entries = api.wait_for(&ticket, last, "command_ran").await;
     let run = find(&entries, "command_ran")[0];
-    assert_eq!((run["output"].as_str(), run["exit_code"].as_i64()), (Some("ERROR: Database connection timeout\n"), Some(0)));
+    assert_eq!(
+        (run["output"].as_str(), run["exit_code"].as_i64()),
+        (Some("ERROR: Database connection timeout\n"), Some(0))
+    );
     assert_eq!(run["ran_by"], "person");
     script.lock().unwrap().answers.push_back(Answer::Json(json!({ "content": "The database is unreachable." })));
     let last = entries.last().unwrap()["seq"].as_i64().unwrap();
-    api.post(&format!("{TICKETS}/{ticket}/messages"), json!({ "content": "I checked the logs myself and found errors" })).await;
+    api.post(
+        &format!("{TICKETS}/{ticket}/messages"),
+        json!({ "content": "I checked the logs myself and found errors" }),
+    )
+    .await;
     api.wait_for(&ticket, last, "agent_reply").await;
     {
         let script = script.lock().unwrap();
@@ -298,7 +314,10 @@ async fn a_failing_agent_leaves_a_reason_and_loses_nothing() {
     let script: Shared = Arc::default();
     let endpoint = serve_agent(script.clone()).await;
     let (status, _) = api
-        .post("/api/v1/org/agents", json!({ "name": "Flaky", "slug": "flaky", "endpoint_url": endpoint, "timeout_secs": 1 }))
+        .post(
+            "/api/v1/org/agents",
+            json!({ "name": "Flaky", "slug": "flaky", "endpoint_url": endpoint, "timeout_secs": 1 }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
@@ -407,11 +426,13 @@ async fn agents_are_checked_and_confined_to_their_instances() {
     let ticket = created["ticket_id"].as_str().unwrap();
     let (status, error) = api.post(&format!("{TICKETS}/{ticket}/messages"), json!({ "content": "hello" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no agent assigned yet: {error}");
-    let (status, error) =
-        api.call(reqwest::Method::PUT, &format!("{TICKETS}/{ticket}/agents"), Some(json!({ "agent_ids": ["prod-only"] }))).await;
+    let (status, error) = api
+        .call(reqwest::Method::PUT, &format!("{TICKETS}/{ticket}/agents"), Some(json!({ "agent_ids": ["prod-only"] })))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
-    let (status, detail) =
-        api.call(reqwest::Method::PUT, &format!("{TICKETS}/{ticket}/agents"), Some(json!({ "agent_ids": ["runbook"] }))).await;
+    let (status, detail) = api
+        .call(reqwest::Method::PUT, &format!("{TICKETS}/{ticket}/agents"), Some(json!({ "agent_ids": ["runbook"] })))
+        .await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["agents"][0]["slug"], "runbook");
     let (status, error) =
@@ -419,14 +440,20 @@ async fn agents_are_checked_and_confined_to_their_instances() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not assigned: {error}");
     let (status, error) = api.post(&format!("{TICKETS}/{ticket}/messages"), json!({ "content": "" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "empty with nothing to carry: {error}");
-    let (status, _) =
-        api.get(&format!("{TICKETS}/{ticket}/events?after=-1")).await;
+    let (status, _) = api.get(&format!("{TICKETS}/{ticket}/events?after=-1")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The built-in agent is served over the protocol too, to operators of the org.
     let request = json!({ "thread_id": created["id"], "messages": [
         { "role": "user", "content": "The disk is full", "data": { "cmds": [], "executed_cmds": [], "url_configs": [] } } ] });
-    let by_member = api.http.post(api.server.url("/agents/runbook/api/sendMessage")).bearer_auth(&member).json(&request).send().await.unwrap();
+    let by_member = api
+        .http
+        .post(api.server.url("/agents/runbook/api/sendMessage"))
+        .bearer_auth(&member)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
     let (status, answer) = api.post("/agents/runbook/api/sendMessage", request.clone()).await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -85,7 +85,8 @@ async fn watchers_see_each_other_and_resume_without_gaps_or_repeats() {
     // Bob resumed at the end: his first frame is who is watching, both of them.
     let watchers = next(&mut bob_socket).await;
     assert_eq!(watchers["type"], "watchers");
-    let emails: Vec<&str> = watchers["watchers"].as_array().unwrap().iter().map(|w| w["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> =
+        watchers["watchers"].as_array().unwrap().iter().map(|w| w["email"].as_str().unwrap()).collect();
     assert_eq!(emails.len(), 2, "{watchers}");
 
     let seq = comment(&server, &ada, &ticket, "p99 went from 180 ms to 410 ms").await;

@@ -52,7 +52,7 @@ mod live;
 mod ticket;
 
 pub use account::*;
-pub use ticket::*;
 pub use agent::*;
 pub use conversation::*;
 pub use live::*;
+pub use ticket::*;

@@ -1,7 +1,7 @@
 //! Tickets, their timeline, the AI review and attachments.
 
-use chrono::{DateTime, Utc};
 use super::{AgentRef, CommandAction, RanBy, UrlConfig};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 wire_enum! {

@@ -4,7 +4,9 @@
 
 use super::layout::caller_can;
 use super::{action_error, format_time, ErrorNote};
-use crate::api::{add_agent, add_instance, list_agents, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken};
+use crate::api::{
+    add_agent, add_instance, list_agents, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken,
+};
 use crate::error::AppError;
 use crate::model::{NewAgent, NewInstance, Permission, Role};
 use leptos::prelude::*;
@@ -280,7 +282,8 @@ fn Agents() -> impl IntoView {
             text => match text.parse() {
                 Ok(secs) => Some(secs),
                 Err(_) => {
-                    parse_error.set(Some(AppError::invalid_field("timeout_secs", "the time-out is a number of seconds")));
+                    parse_error
+                        .set(Some(AppError::invalid_field("timeout_secs", "the time-out is a number of seconds")));
                     return;
                 }
             },

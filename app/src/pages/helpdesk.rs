@@ -12,7 +12,10 @@ use leptos_meta::Title;
 /// The page.
 #[component]
 pub fn HelpdeskPage() -> impl IntoView {
-    let choices = Resource::new(|| (), |_| async { Ok::<_, crate::error::AppError>((list_agents().await?, list_instances().await?)) });
+    let choices = Resource::new(
+        || (),
+        |_| async { Ok::<_, crate::error::AppError>((list_agents().await?, list_instances().await?)) },
+    );
     view! {
         <Title text="Ask an agent"/>
         <h1>"Ask an agent"</h1>

@@ -9,8 +9,8 @@ use super::badges::{SeverityBadge, StatusBadge};
 use super::layout::caller_can;
 use super::{format_time, ErrorNote};
 use crate::api::{
-    canvas_files, comment_ticket, decide_on_command, edit_ticket, get_ticket, list_agents, retry_turn,
-    send_message, set_ticket_agents, watch_ticket,
+    canvas_files, comment_ticket, decide_on_command, edit_ticket, get_ticket, list_agents, retry_turn, send_message,
+    set_ticket_agents, watch_ticket,
 };
 use crate::error::AppError;
 use crate::model::{
@@ -254,9 +254,19 @@ fn SwitchTicket() -> impl IntoView {
 fn author_label(entry: &TimelineEntry) -> String {
     match (&entry.author, entry.author_type, &entry.event) {
         (Some(person), AuthorType::Team, _) => format!("{} (team)", person.name),
-        (Some(person), _, _) => if person.name.is_empty() { person.email.clone() } else { person.name.clone() },
-        (None, _, TimelineEvent::AgentReply { agent, .. } | TimelineEvent::CommandProposed { agent, .. }) => agent.name.clone(),
-        (None, _, TimelineEvent::FileWritten { agent, .. } | TimelineEvent::FileRefused { agent, .. }) => agent.name.clone(),
+        (Some(person), _, _) => {
+            if person.name.is_empty() {
+                person.email.clone()
+            } else {
+                person.name.clone()
+            }
+        }
+        (None, _, TimelineEvent::AgentReply { agent, .. } | TimelineEvent::CommandProposed { agent, .. }) => {
+            agent.name.clone()
+        }
+        (None, _, TimelineEvent::FileWritten { agent, .. } | TimelineEvent::FileRefused { agent, .. }) => {
+            agent.name.clone()
+        }
         (None, _, TimelineEvent::CommandRan { agent: Some(agent), .. }) => agent.name.clone(),
         (None, AuthorType::Ai, _) => "AI review".to_owned(),
         (None, _, _) => "opsdesk".to_owned(),
@@ -480,7 +490,11 @@ fn Composer(assigned: Memo<Vec<AgentRef>>) -> impl IntoView {
         cards.with(|cards| {
             cards
                 .iter()
-                .filter(|c| c.decision.as_ref().is_some_and(|d| !d.delivered && matches!(d.action, CommandAction::Approve | CommandAction::Reject)))
+                .filter(|c| {
+                    c.decision.as_ref().is_some_and(|d| {
+                        !d.delivered && matches!(d.action, CommandAction::Approve | CommandAction::Reject)
+                    })
+                })
                 .count()
         })
     };
@@ -600,7 +614,18 @@ fn CanvasFiles(entries: RwSignal<Vec<TimelineEntry>>) -> impl IntoView {
     let canvas = expect_context::<Canvas>();
     let ticket_id = canvas.ticket_id.clone();
     let changes = Memo::new(move |_| {
-        entries.with(|e| e.iter().filter(|e| matches!(e.event, TimelineEvent::FileWritten { .. } | TimelineEvent::CommandRan { .. } | TimelineEvent::StatusChanged { .. })).count())
+        entries.with(|e| {
+            e.iter()
+                .filter(|e| {
+                    matches!(
+                        e.event,
+                        TimelineEvent::FileWritten { .. }
+                            | TimelineEvent::CommandRan { .. }
+                            | TimelineEvent::StatusChanged { .. }
+                    )
+                })
+                .count()
+        })
     });
     let files = {
         let ticket_id = ticket_id.clone();

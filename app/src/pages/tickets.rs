@@ -3,8 +3,8 @@
 //! The URL holds the filter (`?q=…&status=…&page=…`), so every view is shareable.
 
 use super::badges::{SeverityBadge, StatusBadge};
-use super::{format_time, ErrorNote};
 use super::layout::caller_can;
+use super::{format_time, ErrorNote};
 use crate::api::{edit_ticket, list_tickets, remove_ticket};
 use crate::model::{Permission, Status, TicketFilter, UpdateTicket};
 use leptos::prelude::*;

@@ -10,8 +10,8 @@ use crate::state::AppState;
 use crate::store::AgentRecord;
 use futures_util::StreamExt;
 use opsdesk_app::model::{
-    AgentKind, SendMessageRequest, SendMessageResponse, MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS,
-    MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS, MAX_COMMAND_CHARS,
+    AgentKind, SendMessageRequest, SendMessageResponse, MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS, MAX_AGENT_FILES,
+    MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS, MAX_COMMAND_CHARS,
 };
 use std::time::Duration;
 

@@ -115,7 +115,10 @@ pub async fn create(state: &AppState, me: &Me, body: NewAgent) -> AppResult<Agen
             http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok()
         });
     if !headers_ok {
-        fields.insert("headers".into(), format!("headers must be at most {MAX_HEADERS} valid HTTP header names and values"));
+        fields.insert(
+            "headers".into(),
+            format!("headers must be at most {MAX_HEADERS} valid HTTP header names and values"),
+        );
     }
     let timeout_secs = body.timeout_secs.unwrap_or(DEFAULT_AGENT_TIMEOUT_SECS);
     if !(1..=MAX_AGENT_TIMEOUT_SECS).contains(&timeout_secs) {

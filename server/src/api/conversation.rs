@@ -117,11 +117,7 @@ pub async fn file(
     let text = std::str::from_utf8(&bytes).is_ok();
     let download = query.download.is_some_and(|d| d != "0") || !text;
     let name = path.rsplit('/').next().unwrap_or("file");
-    let disposition = if download {
-        crate::attachments::content_disposition(name)
-    } else {
-        "inline".to_owned()
-    };
+    let disposition = if download { crate::attachments::content_disposition(name) } else { "inline".to_owned() };
     let content_type = if text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
     Ok((
         [

@@ -11,14 +11,19 @@
 //! documented fails `cargo test`.
 //!
 //! Conventions: every response object lists all its fields as required (serde
-//! always writes them; `Option`s as `null`) and forbids others; request bodies
-//! forbid unknown fields where the handler's type does (`deny_unknown_fields`);
-//! optional request fields are `nullable` where the handler takes an `Option`.
+//! always writes them; `Option`s as `null`) and forbids others, except fields
+//! serde skips when empty (`skip_serializing_if`), which are optional and never
+//! `null`; request bodies forbid unknown fields where the handler's type does
+//! (`deny_unknown_fields`); optional request fields are `nullable` where the
+//! handler takes an `Option`.
 
 use opsdesk_app::error::ErrorCode;
 use opsdesk_app::model::{
-    AuthorType, Category, ReviewStatus, Role, Severity, Source, Status, DEFAULT_PAGE_SIZE, MAX_COMMENT_CHARS,
-    MAX_DESCRIPTION_CHARS, MAX_PAGE_SIZE, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN,
+    AgentActivity, AgentKind, AuthorType, Category, CommandAction, ProtocolRole, RanBy, ReviewStatus, Role, Severity,
+    Source, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE, MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS,
+    MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS, MAX_AGENT_NAME_CHARS,
+    MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS,
+    MAX_PAGE_SIZE, MAX_PROMPT_SUGGESTIONS, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN,
 };
 use serde_json::{json, Map, Value};
 
@@ -27,6 +32,21 @@ const TICKETS: &str = "/api/v1/org/support/tickets";
 
 /// Longest person or token name (`accounts::MAX_NAME_LEN`, which is private).
 const MAX_NAME_CHARS: usize = 100;
+
+/// Limits private to `crate::agents` and `crate::conversation`, mirrored:
+/// most headers of a custom agent, longest prompt suggestion, most agents on
+/// a ticket, longest decision reason, longest long-poll wait (seconds),
+/// largest canvas file served (MiB).
+const MAX_AGENT_HEADERS: usize = 20;
+const MAX_SUGGESTION_CHARS: usize = 300;
+const MAX_ASSIGNED_AGENTS: usize = 8;
+const MAX_REASON_CHARS: usize = 2_000;
+const MAX_WAIT_SECS: u64 = 60;
+const MAX_SERVED_FILE_MIB: u64 = 16;
+
+/// Every agent activity (a plain serde enum, without `ALL`). The exhaustive
+/// `match` in the tests stops this list from missing one added later.
+const AGENT_ACTIVITIES: [AgentActivity; 2] = [AgentActivity::Working, AgentActivity::Idle];
 
 /// Every error code. The exhaustive `match` in the tests stops this list from
 /// missing a code added later.
@@ -117,8 +137,12 @@ fn info() -> Value {
 fn tags() -> Value {
     json!([
         { "name": "system", "description": "Health and this document." },
-        { "name": "identity", "description": "The caller, the org's people, API tokens." },
-        { "name": "tickets", "description": "Support tickets: review, create, list, update, comment, attach." },
+        { "name": "identity", "description": "The caller, the org's people, API tokens, instances, agents." },
+        {
+            "name": "tickets",
+            "description": "Support tickets: review, create, list, update, comment, attach; work them with agents.",
+        },
+        { "name": "agents", "description": "Built-in agents over the agent protocol." },
     ])
 }
 
@@ -126,7 +150,9 @@ fn tags() -> Value {
 
 fn paths() -> Value {
     let mut paths = Map::new();
-    for (path, item) in system_paths().into_iter().chain(identity_paths()).chain(ticket_paths()) {
+    for (path, item) in
+        system_paths().into_iter().chain(identity_paths()).chain(ticket_paths()).chain(conversation_paths()).chain(agent_paths())
+    {
         paths.insert(path, item);
     }
     Value::Object(paths)
@@ -185,9 +211,21 @@ fn identity_paths() -> Vec<(String, Value)> {
         .errors(COMMON_ERRORS)
         .errors(&[403, 409])
         .describe(409, "The org already has an instance with this name.");
+    let list_agents = Op::new("listAgents", "identity", "The org's agents, built-in and custom (header names, never values)")
+        .response(200, json_response("The agents.", array(sref("AgentView"))))
+        .errors(COMMON_ERRORS);
+    let create_agent = Op::new("createAgent", "identity", "Register a custom agent (admins)")
+        .doc("opsdesk calls it at `{endpoint_url}/api/sendMessage` with `headers`, whose values are never shown again.")
+        .json_body("CreateAgentRequest", true)
+        .response(201, json_response("The agent, without its header values.", sref("AgentView")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(409, "The org already has an agent with this slug.")
+        .describe(422, "Invalid fields (`fields` names each), or `instance_ids` names an instance not in the org.");
     vec![
         ("/api/v1/me".to_owned(), json!({ "get": me.build() })),
         ("/api/v1/org/instances".to_owned(), json!({ "get": list_instances.build(), "post": create_instance.build() })),
+        ("/api/v1/org/agents".to_owned(), json!({ "get": list_agents.build(), "post": create_agent.build() })),
         ("/api/v1/users".to_owned(), json!({ "get": list_users.build(), "post": create_user.build() })),
         ("/api/v1/tokens".to_owned(), json!({ "get": list_tokens.build(), "post": create_token.build() })),
         (
@@ -265,13 +303,18 @@ fn create_ticket() -> Op {
     Op::new("createTicket", "tickets", "File a ticket, from a review or from a subject and description")
         .doc(
             "With `review_id`, the review's text and suggestions are used (fields given here win). \
-            A flagged review must be `acknowledged`.",
+            A flagged review must be `acknowledged`. With `agent_id`, the agent is assigned, and `message` \
+            is sent to it as the first turn.",
         )
         .json_body("CreateTicketRequest", true)
         .response(201, created)
         .errors(COMMON_ERRORS)
         .errors(&[403])
-        .describe(422, "Invalid fields, or a `review_id` or `cluster_id` unknown in the caller's org.")
+        .describe(
+            422,
+            "Invalid fields; a `review_id`, instance or `agent_id` unknown in the caller's org; an agent that may \
+            not work on the instance; a `message` without `agent_id`; or `cluster_id` and `instance_id` disagree.",
+        )
         .response(
             409,
             json_response(
@@ -411,6 +454,193 @@ fn download_attachment() -> Op {
     Op::new("downloadAttachment", "tickets", "Download an attachment").response(200, ok).errors(COMMON_ERRORS)
 }
 
+fn conversation_paths() -> Vec<(String, Value)> {
+    let ticket = || json!([pref("TicketId")]);
+    vec![
+        (format!("{TICKETS}/{{ticket_id}}/messages"), json!({ "parameters": ticket(), "post": post_message().build() })),
+        (format!("{TICKETS}/{{ticket_id}}/retry"), json!({ "parameters": ticket(), "post": retry_turn().build() })),
+        (
+            format!("{TICKETS}/{{ticket_id}}/commands/{{cmd_id}}"),
+            json!({ "parameters": [pref("TicketId"), pref("CommandId")], "post": decide_command().build() }),
+        ),
+        (format!("{TICKETS}/{{ticket_id}}/agents"), json!({ "parameters": ticket(), "put": assign_agents().build() })),
+        (format!("{TICKETS}/{{ticket_id}}/events"), json!({ "parameters": ticket(), "get": ticket_events().build() })),
+        (format!("{TICKETS}/{{ticket_id}}/files"), json!({ "parameters": ticket(), "get": list_files().build() })),
+        (
+            format!("{TICKETS}/{{ticket_id}}/files/{{path}}"),
+            json!({ "parameters": [pref("TicketId"), pref("CanvasPath")], "get": get_file().build() }),
+        ),
+        (format!("{TICKETS}/{{ticket_id}}/live"), json!({ "parameters": ticket(), "get": watch_ticket().build() })),
+    ]
+}
+
+fn post_message() -> Op {
+    Op::new("postMessage", "tickets", "Send a message to an agent assigned to the ticket")
+        .doc(
+            "Commits the message, with any decisions on pending commands, and answers at once. The agent's turn \
+            runs in the background (after a running one); its reply and proposed commands arrive on the timeline.",
+        )
+        .json_body("PostMessageRequest", true)
+        .response(202, json_response("The message was committed.", sref("MessageAccepted")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(403, "Messages need the member role; `decisions` need operator.")
+        .describe(409, "The ticket is resolved or closed: reopen it first.")
+        .describe(
+            422,
+            "No agent is assigned (or `agent_id` is not); `content` is too long; a decision is `execute` or names \
+            an unknown or already sent command; or there is nothing to send.",
+        )
+}
+
+fn retry_turn() -> Op {
+    Op::new("retryTurn", "tickets", "Run the agent's turn again after it failed")
+        .doc("Sends the messages still waiting for an answer again, with what they carry.")
+        .response(202, json_response("The turn started or is queued; `seq` is its last message.", sref("MessageAccepted")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(409, "No message is waiting for an answer, or the ticket is resolved or closed.")
+}
+
+fn decide_command() -> Op {
+    Op::new("decideCommand", "tickets", "Approve, reject or ignore a proposed command, or execute it now (operators)")
+        .doc(
+            "`approve` and `reject` go to the agent with the next message; `ignore` sends nothing. `execute` runs \
+            the command now on the ticket's instance, in its canvas directory: its `command_ran` entry follows on \
+            the timeline, and its output reaches the agent with the next message.",
+        )
+        .json_body("DecideCommandRequest", true)
+        .response(200, json_response("The `command_decided` entry.", sref("TimelineEntry")))
+        .response(202, json_response("`execute`: the `command_decided` entry; the run follows.", sref("TimelineEntry")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403, 409])
+        .describe(403, "Needs the operator role.")
+        .describe(404, "No such ticket, or no such command on it.")
+        .describe(409, "The decision was already sent to the agent, or the ticket is resolved or closed.")
+        .describe(422, &format!("Invalid `action`, or `reason` longer than {MAX_REASON_CHARS} characters."))
+}
+
+fn assign_agents() -> Op {
+    Op::new("assignAgents", "tickets", "Set the agents working the ticket")
+        .doc("The first gets messages by default; an empty list unassigns all. An unchanged list adds no entry.")
+        .json_body("AssignAgentsRequest", true)
+        .response(200, json_response("The ticket, with its `agents`.", sref("TicketDetail")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .describe(
+            422,
+            &format!(
+                "More than {MAX_ASSIGNED_AGENTS} agents, or one is not in the org or may not work on the ticket's \
+                instance."
+            ),
+        )
+}
+
+fn ticket_events() -> Op {
+    let params = json!([
+        {
+            "name": "after", "in": "query", "description": "Only entries after this seq (the last `last_seq`).",
+            "schema": { "type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX, "default": 0 },
+        },
+        {
+            "name": "wait", "in": "query", "description": "Seconds to wait for an entry when there is none yet.",
+            "schema": { "type": "integer", "minimum": 0, "maximum": MAX_WAIT_SECS, "default": 0 },
+        },
+    ]);
+    Op::new("getTicketEvents", "tickets", "Timeline entries after a seq, waiting for new ones (long poll)")
+        .params(params)
+        .response(200, json_response("The entries after `after` (none if the wait ran out).", sref("EventsPage")))
+        .errors(COMMON_ERRORS)
+        .describe(422, "`after` or `wait` is out of range.")
+}
+
+fn list_files() -> Op {
+    Op::new("listTicketFiles", "tickets", "The files of the ticket's canvas directory")
+        .doc("Agents write files there for the commands they propose, and commands run there.")
+        .response(200, json_response("The regular files, by path.", array(sref("CanvasFile"))))
+        .errors(COMMON_ERRORS)
+}
+
+fn get_file() -> Op {
+    let ok = json!({
+        "description": "The file: UTF-8 text as `text/plain`, anything else as `application/octet-stream`.",
+        "headers": {
+            "Content-Disposition": {
+                "required": true,
+                "description": "`inline` for text; `attachment; filename=\"…\"` otherwise or with `download`.",
+                "schema": { "type": "string", "pattern": "^(inline|attachment)" },
+            },
+        },
+        "content": {
+            "text/plain": { "schema": string() },
+            "application/octet-stream": { "schema": { "type": "string", "format": "binary" } },
+        },
+    });
+    let params = json!([{
+        "name": "download", "in": "query", "description": "Any value but `0` serves the file as a download.",
+        "schema": string(),
+    }]);
+    Op::new("getTicketFile", "tickets", "One file of the ticket's canvas directory")
+        .params(params)
+        .response(200, ok)
+        .errors(COMMON_ERRORS)
+        .describe(
+            400,
+            &format!(
+                "The path leads outside the canvas directory or through a symbolic link, or the file is larger \
+                than {MAX_SERVED_FILE_MIB} MiB."
+            ),
+        )
+        .describe(404, "No such ticket, or no such file.")
+}
+
+fn watch_ticket() -> Op {
+    let not_upgrade = json!({
+        "description": "Not a websocket upgrade request (a plain-text body, not the error format).",
+        "content": { "text/plain": { "schema": string() } },
+    });
+    Op::new("watchTicket", "tickets", "The ticket live, over a websocket")
+        .doc(
+            "A websocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`) to JSON text frames. The client \
+            sends `{\"type\": \"resume\", \"after\": <seq>}` (`ClientFrame`) within 15 seconds, and again with \
+            its last seq whenever it lost track. The server (`ServerFrame`) answers with `entries` frames: every \
+            timeline entry after that seq, then each new one as it is committed, in seq order without gaps. It \
+            also sends `watchers` (everyone watching now), `activity` (an agent is `working` or `idle`), and \
+            `deleted` (the ticket was deleted; the socket closes). A malformed client frame closes the socket \
+            with code 1008.",
+        )
+        .response(101, json!({ "description": "Switching protocols: the websocket is open." }))
+        .errors(COMMON_ERRORS)
+        .response(400, not_upgrade)
+        .describe(404, "No such ticket (checked once the request is a websocket upgrade).")
+}
+
+fn agent_paths() -> Vec<(String, Value)> {
+    let send = Op::new("sendMessage", "agents", "A built-in agent's answer over the agent protocol (operators)")
+        .doc(
+            "What opsdesk sends custom agents at `{endpoint_url}/api/sendMessage`, answered by a built-in agent. \
+            Runs commands: before answering, it runs the approved commands of the last message \
+            (`data.cmds` with `execute: true`) on the ticket's instance, in its canvas directory. `thread_id` \
+            names the ticket (its internal id).",
+        )
+        .extension("x-opsdesk-runs-commands", json!(true))
+        .json_body("SendMessageRequest", true)
+        .response(200, json_response("The agent's answer.", sref("SendMessageResponse")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403])
+        .describe(403, "Needs the operator role.")
+        .describe(404, "No built-in agent with this slug in the caller's org.")
+        .describe(
+            422,
+            "No `thread_id`, or no ticket of the caller's org with it; no messages; or the last message is not the \
+            user's.",
+        );
+    vec![(
+        "/agents/{slug}/api/sendMessage".to_owned(),
+        json!({ "parameters": [pref("AgentSlug")], "post": send.build() }),
+    )]
+}
+
 /// A link from a response carrying a ticket (`ticket_id`) to an operation on it.
 fn link(operation_id: &str) -> Value {
     json!({ "operationId": operation_id, "parameters": { "ticket_id": "$response.body#/ticket_id" } })
@@ -434,6 +664,12 @@ impl Op {
     /// A longer description.
     fn doc(mut self, description: &str) -> Self {
         self.0.insert("description".into(), description.into());
+        self
+    }
+
+    /// A specification extension (`x-…`).
+    fn extension(mut self, name: &str, value: Value) -> Self {
+        self.0.insert(name.into(), value);
         self
     }
 
@@ -512,6 +748,21 @@ fn parameters() -> Value {
         "TokenId": {
             "name": "token_id", "in": "path", "required": true,
             "description": "The token's id (not its secret).",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "CommandId": {
+            "name": "cmd_id", "in": "path", "required": true,
+            "description": "The `cmd_id` of a `command_proposed` entry.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "CanvasPath": {
+            "name": "path", "in": "path", "required": true,
+            "description": "A file's `path` in the canvas directory, as listed; may contain `/`.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "AgentSlug": {
+            "name": "slug", "in": "path", "required": true,
+            "description": "A built-in agent's slug, e.g. `runbook`.",
             "schema": { "type": "string", "minLength": 1 },
         },
     })

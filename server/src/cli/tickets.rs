@@ -1136,12 +1136,14 @@ fn describe_event(event: &TimelineEvent) -> (String, String) {
             let cut = if *truncated { ", output cut" } else { "" };
             (format!("ran ({ran_by}, {status}{cut}): {}", one_line(command)), multiline(output.trim_end()))
         }
-        TimelineEvent::FileWritten { path, size, agent } => {
-            (format!("{} wrote {} ({})", one_line(&agent.name), one_line(path), human_size(*size as i64)), String::new())
-        }
-        TimelineEvent::FileRefused { path, reason, agent } => {
-            (format!("{}'s file {} was refused: {}", one_line(&agent.name), one_line(path), one_line(reason)), String::new())
-        }
+        TimelineEvent::FileWritten { path, size, agent } => (
+            format!("{} wrote {} ({})", one_line(&agent.name), one_line(path), human_size(*size as i64)),
+            String::new(),
+        ),
+        TimelineEvent::FileRefused { path, reason, agent } => (
+            format!("{}'s file {} was refused: {}", one_line(&agent.name), one_line(path), one_line(reason)),
+            String::new(),
+        ),
     }
 }
 

@@ -25,7 +25,8 @@ pub const TIMEOUT_SECS: u32 = 300;
 
 /// Answers one protocol request for the org.
 pub async fn answer(state: &AppState, org_id: &str, request: SendMessageRequest) -> AppResult<SendMessageResponse> {
-    let thread_id = request.thread_id.as_deref().ok_or_else(|| AppError::invalid_field("thread_id", "thread_id is required"))?;
+    let thread_id =
+        request.thread_id.as_deref().ok_or_else(|| AppError::invalid_field("thread_id", "thread_id is required"))?;
     let ticket = state
         .store
         .ticket(org_id, &TicketRef::Id(thread_id.to_owned()))
@@ -44,8 +45,7 @@ pub async fn answer(state: &AppState, org_id: &str, request: SendMessageRequest)
         None => instances::ensure_local(state.store.as_ref(), org_id).await?,
     };
 
-    let approved: Vec<&str> =
-        current.data.cmds.iter().filter(|c| c.execute).map(|c| c.command.as_str()).collect();
+    let approved: Vec<&str> = current.data.cmds.iter().filter(|c| c.execute).map(|c| c.command.as_str()).collect();
     let mut ran = Vec::new();
     if !approved.is_empty() {
         let dir = canvas::ensure(&state.config.data_dir, &ticket.id).map_err(AppError::internal)?;
@@ -72,19 +72,19 @@ pub async fn answer(state: &AppState, org_id: &str, request: SendMessageRequest)
 /// others, probed through their command prefix.
 async fn host_facts(instance: &crate::store::InstanceRecord, context: Option<&serde_json::Value>) -> brain::HostFacts {
     let probe = "for t in kubectl docker systemctl journalctl; do command -v $t >/dev/null 2>&1 && echo $t; done";
-    let found = match instances::run_command(instance, &std::env::temp_dir(), probe, std::time::Duration::from_secs(10), 4096).await {
-        Ok(run) => run.output,
-        Err(_) => String::new(),
-    };
+    let found =
+        match instances::run_command(instance, &std::env::temp_dir(), probe, std::time::Duration::from_secs(10), 4096)
+            .await
+        {
+            Ok(run) => run.output,
+            Err(_) => String::new(),
+        };
     let has = |tool: &str| found.lines().any(|l| l.trim() == tool);
     brain::HostFacts {
         has_kubectl: has("kubectl"),
         has_docker: has("docker"),
         has_systemctl: has("systemctl"),
         has_journalctl: has("journalctl"),
-        kube_namespace: context
-            .and_then(|c| c.get("k8s_namespace"))
-            .and_then(|n| n.as_str())
-            .map(str::to_owned),
+        kube_namespace: context.and_then(|c| c.get("k8s_namespace")).and_then(|n| n.as_str()).map(str::to_owned),
     }
 }

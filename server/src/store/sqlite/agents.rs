@@ -88,10 +88,9 @@ impl AgentStore for SqliteStore {
     }
 
     async fn create_agent(&self, agent: NewAgentRecord) -> StoreResult<AgentRecord> {
-        let id = self
-            .insert_agent(&agent, "")
-            .await
-            .map_err(|e| super::conflict_on_unique(e, || format!("an agent with slug {} already exists", agent.slug)))?;
+        let id = self.insert_agent(&agent, "").await.map_err(|e| {
+            super::conflict_on_unique(e, || format!("an agent with slug {} already exists", agent.slug))
+        })?;
         self.agent(&agent.org_id, &id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("an agent just created is missing".into()))

@@ -9,10 +9,10 @@ mod tickets;
 use super::{Store, StoreError, StoreResult};
 use crate::live::Hub;
 use async_trait::async_trait;
-use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a writer waits for the lock before giving up: long enough for any
