@@ -150,8 +150,12 @@ fn tags() -> Value {
 
 fn paths() -> Value {
     let mut paths = Map::new();
-    for (path, item) in
-        system_paths().into_iter().chain(identity_paths()).chain(ticket_paths()).chain(conversation_paths()).chain(agent_paths())
+    for (path, item) in system_paths()
+        .into_iter()
+        .chain(identity_paths())
+        .chain(ticket_paths())
+        .chain(conversation_paths())
+        .chain(agent_paths())
     {
         paths.insert(path, item);
     }
@@ -211,9 +215,10 @@ fn identity_paths() -> Vec<(String, Value)> {
         .errors(COMMON_ERRORS)
         .errors(&[403, 409])
         .describe(409, "The org already has an instance with this name.");
-    let list_agents = Op::new("listAgents", "identity", "The org's agents, built-in and custom (header names, never values)")
-        .response(200, json_response("The agents.", array(sref("AgentView"))))
-        .errors(COMMON_ERRORS);
+    let list_agents =
+        Op::new("listAgents", "identity", "The org's agents, built-in and custom (header names, never values)")
+            .response(200, json_response("The agents.", array(sref("AgentView"))))
+            .errors(COMMON_ERRORS);
     let create_agent = Op::new("createAgent", "identity", "Register a custom agent (admins)")
         .doc("opsdesk calls it at `{endpoint_url}/api/sendMessage` with `headers`, whose values are never shown again.")
         .json_body("CreateAgentRequest", true)
@@ -457,7 +462,10 @@ fn download_attachment() -> Op {
 fn conversation_paths() -> Vec<(String, Value)> {
     let ticket = || json!([pref("TicketId")]);
     vec![
-        (format!("{TICKETS}/{{ticket_id}}/messages"), json!({ "parameters": ticket(), "post": post_message().build() })),
+        (
+            format!("{TICKETS}/{{ticket_id}}/messages"),
+            json!({ "parameters": ticket(), "post": post_message().build() }),
+        ),
         (format!("{TICKETS}/{{ticket_id}}/retry"), json!({ "parameters": ticket(), "post": retry_turn().build() })),
         (
             format!("{TICKETS}/{{ticket_id}}/commands/{{cmd_id}}"),
@@ -496,7 +504,10 @@ fn post_message() -> Op {
 fn retry_turn() -> Op {
     Op::new("retryTurn", "tickets", "Run the agent's turn again after it failed")
         .doc("Sends the messages still waiting for an answer again, with what they carry.")
-        .response(202, json_response("The turn started or is queued; `seq` is its last message.", sref("MessageAccepted")))
+        .response(
+            202,
+            json_response("The turn started or is queued; `seq` is its last message.", sref("MessageAccepted")),
+        )
         .errors(COMMON_ERRORS)
         .errors(&[403, 409])
         .describe(409, "No message is waiting for an answer, or the ticket is resolved or closed.")
@@ -841,6 +852,10 @@ fn schemas() -> Value {
         timeline_schemas(),
         ticket_request_schemas(),
         misc_schemas(),
+        agent_schemas(),
+        agent_request_schemas(),
+        protocol_schemas(),
+        live_schemas(),
     ] {
         if let Value::Object(part) = part {
             schemas.extend(part);
@@ -874,6 +889,15 @@ fn enum_schemas() -> Value {
         "AuthorType": wire_enum(AuthorType::ALL, "Who wrote a timeline entry."),
         "FindingLevel": { "type": "string", "enum": ["info", "warning"], "description": "How serious a quality finding is." },
         "ErrorCode": wire_enum(&ERROR_CODES, "A stable, machine-readable error code; each maps to one HTTP status."),
+        "AgentKind": wire_enum(AgentKind::ALL, "Where an agent runs: in opsdesk, or at an endpoint the org registered."),
+        "CommandAction": wire_enum(
+            CommandAction::ALL,
+            "A decision on a proposed command: `approve` and `reject` go to the agent with the next message, \
+            `ignore` sends nothing, `execute` runs it now.",
+        ),
+        "RanBy": wire_enum(RanBy::ALL, "Who ran a command: the agent (once approved), or a person (`execute`)."),
+        "ProtocolRole": wire_enum(ProtocolRole::ALL, "Who speaks in a protocol message."),
+        "AgentActivity": wire_enum(&AGENT_ACTIVITIES, "Whether an agent's turn is running."),
     })
 }
 
@@ -1032,6 +1056,7 @@ fn ticket_schemas() -> Value {
         ("attachments", array(sref("Attachment"))),
         ("timeline", array(sref("TimelineEntry")).doc("The whole timeline, oldest first.")),
         ("following", json!({ "type": "boolean", "description": "Whether the caller follows this ticket." })),
+        ("agents", array(sref("AgentRef")).doc("The agents assigned now; the first gets messages by default.")),
     ]);
     json!({
         "PersonRef": record(vec![("id", string()), ("email", string()), ("name", string())])
@@ -1128,19 +1153,95 @@ fn timeline_kinds() -> Vec<(&'static str, &'static str, Properties)> {
             "The instance's context, attached at creation.",
             vec![("instance_id", string()), ("name", string()), ("summary", string())],
         ),
+        (
+            "agents_assigned",
+            "The agents working the ticket now (the first gets messages by default).",
+            vec![("agents", array(sref("AgentRef")))],
+        ),
+        (
+            "message",
+            "A person's message to an agent; its turn runs in the background.",
+            vec![("agent", sref("AgentRef")), ("content", string())],
+        ),
+        (
+            "agent_reply",
+            "An agent's answer to the messages up to `in_reply_to`.",
+            vec![
+                ("agent", sref("AgentRef")),
+                ("content", string()),
+                ("reasoning", string()),
+                ("links", array(sref("UrlConfig"))),
+                ("in_reply_to", seq()),
+                ("delivered", array(seq()).doc("The decision and command-output entries this turn carried.")),
+                ("proposed", array(string()).doc("The `cmd_id`s it proposed (`command_proposed` entries).")),
+                ("ran", array(string()).doc("The `cmd_id`s it ran itself (`command_ran` entries).")),
+            ],
+        ),
+        (
+            "agent_failed",
+            "An agent's turn failed; the messages stay pending until a retry.",
+            vec![("agent", sref("AgentRef")), ("reason", string()), ("in_reply_to", seq())],
+        ),
+        (
+            "command_proposed",
+            "An agent proposed a command (`files` were written to the canvas directory).",
+            vec![("cmd_id", string()), ("agent", sref("AgentRef")), ("command", string()), ("files", array(string()))],
+        ),
+        (
+            "command_decided",
+            "A person decided about a proposed command.",
+            vec![("cmd_id", string()), ("action", sref("CommandAction")), ("reason", string())],
+        ),
+        (
+            "command_ran",
+            "A command ran; `output` may be cut at the output cap (`truncated`).",
+            vec![
+                ("cmd_id", string().doc("The proposal it ran, or a fresh id for a command an agent ran unasked.")),
+                ("command", string()),
+                ("output", string()),
+                ("exit_code", json!({ "type": "integer", "format": "int32" })),
+                ("ran_by", sref("RanBy")),
+                ("agent", sref("AgentRef").doc("The agent that ran it.")),
+                ("truncated", json!({ "type": "boolean" })),
+            ],
+        ),
+        (
+            "file_written",
+            "An agent wrote a file in the canvas directory.",
+            vec![("path", string()), ("size", count().doc("Bytes.")), ("agent", sref("AgentRef"))],
+        ),
+        (
+            "file_refused",
+            "An agent's file was refused (outside the canvas directory, too big, …).",
+            vec![("path", string()), ("reason", string()), ("agent", sref("AgentRef"))],
+        ),
     ]
 }
 
-/// `status_changed` → `TimelineStatusChanged`.
-fn timeline_schema_name(kind: &str) -> String {
-    let camel: String = kind
+/// The fields of a timeline kind that serde leaves out when empty.
+fn timeline_optional(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "agent_reply" => &["reasoning"],
+        "command_decided" => &["reason"],
+        "command_ran" => &["cmd_id", "exit_code", "agent"],
+        _ => &[],
+    }
+}
+
+/// `status_changed` → `StatusChanged`.
+fn camel_case(snake: &str) -> String {
+    snake
         .split('_')
         .map(|word| {
             let mut chars = word.chars();
             chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
-        .collect();
-    format!("Timeline{camel}")
+        .collect()
+}
+
+/// `status_changed` → `TimelineStatusChanged`.
+fn timeline_schema_name(kind: &str) -> String {
+    format!("Timeline{}", camel_case(kind))
 }
 
 fn timeline_schemas() -> Value {
@@ -1160,7 +1261,7 @@ fn timeline_schemas() -> Value {
             ("kind", json!({ "type": "string", "enum": [kind] })),
         ];
         properties.extend(fields);
-        schemas.insert(name.clone(), record(properties).doc(description));
+        schemas.insert(name.clone(), record_optional(properties, timeline_optional(kind)).doc(description));
         one_of.push(sref(&name));
         mapping.insert(kind.to_owned(), format!("#/components/schemas/{name}").into());
     }
@@ -1232,7 +1333,7 @@ fn create_ticket_request() -> Value {
     let mut schema = input(
         &[],
         vec![
-            ("subject", subject().nullable().doc("Required unless `review_id` is given.")),
+            ("subject", subject().nullable().doc("Required unless `review_id` or `message` is given.")),
             ("description", description().nullable()),
             ("category", sref("Category").nullable()),
             ("severity", sref("Severity").nullable()),
@@ -1252,9 +1353,18 @@ fn create_ticket_request() -> Value {
                 })
                 .nullable(),
             ),
+            ("agent_id", string().nullable().doc("An agent (id or slug) to assign; `message` is its first turn.")),
+            ("instance_id", string().nullable().doc("Same as `cluster_id`; when both are given they must agree.")),
+            (
+                "message",
+                json!({ "type": "string", "maxLength": MAX_MESSAGE_CHARS }).nullable().doc(
+                    "The first message to the agent (needs `agent_id`); the subject (its first line) and description \
+                        default to it.",
+                ),
+            ),
         ],
     );
-    schema["anyOf"] = json!([{ "required": ["subject"] }, { "required": ["review_id"] }]);
+    schema["anyOf"] = json!([{ "required": ["subject"] }, { "required": ["review_id"] }, { "required": ["message"] }]);
     schema.example(json!({
         "subject": "Cannot invite a colleague to the org",
         "description": "The invite dialog answers `403 forbidden` for every address I try.",
@@ -1286,6 +1396,271 @@ fn misc_schemas() -> Value {
     })
 }
 
+fn agent_schemas() -> Value {
+    json!({
+        "AgentRef": record(vec![("id", string()), ("slug", string()), ("name", string())])
+            .doc("An agent as named on timeline entries."),
+        "AgentView": record(vec![
+            ("id", string()),
+            ("slug", string()),
+            ("name", string()),
+            ("kind", sref("AgentKind")),
+            ("backend", string().nullable().doc("For built-ins, what answers (`runbook`).")),
+            ("description", string().doc("Its domain, for people choosing an agent.")),
+            ("prompt_suggestions", array(string())),
+            ("endpoint_url", string().nullable().doc("For custom agents, the base URL (`/api/sendMessage` is appended).")),
+            ("header_names", array(string()).doc("The headers sent with its requests; their values are never shown.")),
+            ("timeout_secs", json!({ "type": "integer", "minimum": 1, "maximum": MAX_AGENT_TIMEOUT_SECS })),
+            ("instance_ids", array(string()).doc("The instances it may serve; empty means every instance.")),
+        ]).doc("An agent of the org's registry."),
+        "MessageAccepted": record(vec![
+            ("seq", seq().doc("The message's timeline entry.")),
+            ("agent", sref("AgentRef")),
+            ("queued", json!({ "type": "boolean", "description": "A turn was already running, so this one waits its turn." })),
+        ]).doc("A committed message; the agent's answer follows on the timeline."),
+        "EventsPage": record(vec![
+            ("entries", array(sref("TimelineEntry")).doc("Oldest first.")),
+            ("last_seq", count().doc("The highest seq the ticket has; pass it as `after` next time.")),
+        ]),
+        "CanvasFile": record(vec![
+            ("path", string().doc("Relative to the canvas directory, `/`-separated.")),
+            ("size", count().doc("Bytes.")),
+            ("modified_at", date_time()),
+        ]).doc("A file in a ticket's canvas directory."),
+    })
+}
+
+fn agent_request_schemas() -> Value {
+    let agent = input(
+        &["name", "slug", "endpoint_url"],
+        vec![
+            ("name", json!({ "type": "string", "minLength": 1, "maxLength": MAX_AGENT_NAME_CHARS })),
+            (
+                "slug",
+                json!({ "type": "string", "minLength": 2, "maxLength": 40, "description": "Lowercase letters, digits and inner dashes; unique in the org." }),
+            ),
+            ("description", json!({ "type": "string", "maxLength": MAX_AGENT_DESCRIPTION_CHARS, "description": "Its domain, for people choosing an agent." })),
+            (
+                "endpoint_url",
+                string().doc("`http(s)://host[:port][/base]`, without a query; requests go to `{endpoint_url}/api/sendMessage`."),
+            ),
+            (
+                "headers",
+                json!({ "type": "object", "maxProperties": MAX_AGENT_HEADERS, "additionalProperties": string(), "description": "Sent with every request (e.g. `Authorization`); never shown again." })
+                    .nullable(),
+            ),
+            (
+                "timeout_secs",
+                json!({ "type": "integer", "minimum": 1, "maximum": MAX_AGENT_TIMEOUT_SECS, "default": DEFAULT_AGENT_TIMEOUT_SECS }).nullable(),
+            ),
+            (
+                "prompt_suggestions",
+                json!({ "type": "array", "maxItems": MAX_PROMPT_SUGGESTIONS, "items": { "type": "string", "maxLength": MAX_SUGGESTION_CHARS }, "description": "Blank ones are dropped." })
+                    .nullable(),
+            ),
+            ("instance_ids", array(string()).nullable().doc("Instances it may serve; absent or empty means every instance.")),
+        ],
+    );
+    let decision = input(
+        &["cmd_id", "action"],
+        vec![
+            ("cmd_id", string()),
+            ("action", sref("CommandAction").doc("Not `execute`: that is `decideCommand`'s.")),
+            ("reason", decision_reason()),
+        ],
+    );
+    let message = input(
+        &[],
+        vec![
+            (
+                "content",
+                json!({ "type": "string", "maxLength": MAX_MESSAGE_CHARS, "description": "May be empty when the message carries decisions or command outputs." }),
+            ),
+            ("decisions", array(sref("CommandDecision")).doc("Decisions on pending commands (operators).")),
+            (
+                "agent_id",
+                string().nullable().doc("Which assigned agent gets it (id or slug); the first assigned by default."),
+            ),
+        ],
+    );
+    let assign = input(
+        &["agent_ids"],
+        vec![(
+            "agent_ids",
+            json!({ "type": "array", "maxItems": MAX_ASSIGNED_AGENTS, "items": string(), "description": "Ids or slugs." }),
+        )],
+    );
+    json!({
+        "CreateAgentRequest": agent.example(json!({
+            "name": "Payments on-call",
+            "slug": "payments",
+            "description": "Knows the payments services and their dashboards.",
+            "endpoint_url": "https://agents.example.com/payments",
+            "headers": { "Authorization": "Bearer s3cret" },
+            "timeout_secs": 60,
+        })),
+        "CommandDecision": decision.example(json!({ "cmd_id": "0195a3c4-c1", "action": "reject", "reason": "Not on prod" })),
+        "PostMessageRequest": message.example(json!({ "content": "The disk on this host is filling up." })),
+        "DecideCommandRequest": input(&["action"], vec![("action", sref("CommandAction")), ("reason", decision_reason())])
+            .example(json!({ "action": "approve" })),
+        "AssignAgentsRequest": assign.example(json!({ "agent_ids": ["runbook"] })),
+    })
+}
+
+/// A decision's reason: recorded, and sent to the agent with a rejection.
+fn decision_reason() -> Value {
+    string()
+        .nullable()
+        .doc(&format!("Sent to the agent with a rejection; at most {MAX_REASON_CHARS} characters once trimmed."))
+}
+
+/// The agent protocol (`seeds/agent-api.txt`). These types ignore unknown
+/// fields, and fields with a default may be left out.
+fn protocol_schemas() -> Value {
+    let request = lenient(
+        &["messages"],
+        vec![
+            (
+                "messages",
+                array(sref("ProtocolMessage"))
+                    .doc("The whole conversation, oldest first; the last is the current turn."),
+            ),
+            ("thread_id", string().nullable().doc("Stable for the ticket (its internal id); built-in agents need it.")),
+        ],
+    );
+    let message = lenient(
+        &["role", "content"],
+        vec![
+            ("role", sref("ProtocolRole")),
+            ("content", string()),
+            (
+                "platform_context",
+                json!({ "type": "object", "description": "The instance's context; only on user messages." }).nullable(),
+            ),
+            ("data", sref("MessageData")),
+            ("timestamp", string().nullable().doc("RFC 3339 with microseconds.")),
+        ],
+    );
+    let data = lenient(
+        &[],
+        vec![
+            ("cmds", array(sref("ProtocolCommand"))),
+            ("executed_cmds", array(sref("ExecutedCommand"))),
+            ("url_configs", array(sref("UrlConfig"))),
+        ],
+    );
+    let command = lenient(
+        &["command", "execute"],
+        vec![
+            ("command", string()),
+            (
+                "execute",
+                json!({ "type": "boolean", "description": "From an agent, `false`: a proposal. From the person: `true` approved, `false` rejected." }),
+            ),
+            ("files", array(sref("AgentFile")).doc("Files to create before it runs.")),
+            ("rejection_reason", string().nullable()),
+        ],
+    );
+    json!({
+        "SendMessageRequest": request.example(json!({
+            "messages": [{ "role": "user", "content": "The disk on this host is filling up.", "platform_context": {} }],
+            "thread_id": "0195a3c4-t12",
+        })),
+        "ProtocolMessage": message.example(json!({ "role": "user", "content": "Which service uses port 8080?" })),
+        "MessageData": data.doc("Structured data of a message.").example(json!({ "cmds": [{ "command": "df -h", "execute": false }] })),
+        "ProtocolCommand": command
+            .doc("A command: proposed by an agent, or answered by the person.")
+            .example(json!({ "command": "df -h", "execute": false })),
+        "AgentFile": lenient(&["file_path", "file_content"], vec![("file_path", string().doc("Relative to the canvas directory.")), ("file_content", string())])
+            .doc("A file to create before a command runs.")
+            .example(json!({ "file_path": "check.sh", "file_content": "#!/bin/sh\ndf -h\n" })),
+        "ExecutedCommand": lenient(&["command", "output"], vec![("command", string()), ("output", string())])
+            .doc("A command that ran, with what it printed.")
+            .example(json!({ "command": "df -h", "output": "/dev/sda1  40G  39G  1G  98% /" })),
+        "UrlConfig": lenient(&["url"], vec![("url", string()), ("description", string())])
+            .doc("A link for the person to open.")
+            .example(json!({ "url": "https://grafana.example.com/d/disk", "description": "Disk dashboard" })),
+        "SendMessageResponse": send_message_response(),
+    })
+}
+
+fn send_message_response() -> Value {
+    let limits = format!(
+        "An agent's answer is refused (not cut) beyond {MAX_AGENT_COMMANDS} `cmds` of at most {MAX_COMMAND_CHARS} \
+        characters, each with at most {MAX_AGENT_FILES} files of at most {} KiB, {MAX_AGENT_COMMANDS} \
+        `executed_cmds` and {MAX_AGENT_LINKS} `url_configs`.",
+        MAX_AGENT_FILE_BYTES / 1024,
+    );
+    record_optional(
+        vec![
+            ("role", sref("ProtocolRole")),
+            ("content", json!({ "type": "string", "maxLength": MAX_AGENT_CONTENT_CHARS })),
+            ("data", sref("MessageData").doc(&limits)),
+            ("thread_id", string().doc("The request's, echoed.")),
+            ("reasoning", string()),
+        ],
+        &["role", "thread_id", "reasoning"],
+    )
+    .doc("An agent's answer: proposed commands (`execute: false`), the ones it ran, and links.")
+}
+
+/// The frames of `watchTicket`'s websocket (JSON text, tagged by `type`).
+fn live_schemas() -> Value {
+    let mut schemas = Map::new();
+    let mut one_of = Vec::new();
+    let mut mapping = Map::new();
+    for (kind, description, fields) in [
+        (
+            "entries",
+            "Committed timeline entries, in seq order, without gaps after the resume point.",
+            vec![("entries", array(sref("TimelineEntry")))],
+        ),
+        (
+            "watchers",
+            "Everyone watching the ticket now (one per person).",
+            vec![("watchers", array(sref("PersonRef")))],
+        ),
+        (
+            "activity",
+            "An agent started or finished a turn.",
+            vec![("agent", sref("AgentRef")), ("activity", sref("AgentActivity"))],
+        ),
+        ("deleted", "The ticket was deleted; the socket closes.", vec![]),
+    ] {
+        let name = format!("ServerFrame{}", camel_case(kind));
+        let mut properties = vec![("type", json!({ "type": "string", "enum": [kind] }))];
+        properties.extend(fields);
+        schemas.insert(name.clone(), record(properties).doc(description));
+        one_of.push(sref(&name));
+        mapping.insert(kind.to_owned(), format!("#/components/schemas/{name}").into());
+    }
+    schemas.insert(
+        "ServerFrame".to_owned(),
+        json!({
+            "description": "Server → client; `type` says what it carries.",
+            "oneOf": one_of,
+            "discriminator": { "propertyName": "type", "mapping": mapping },
+        }),
+    );
+    let resume = lenient(
+        &["type", "after"],
+        vec![
+            ("type", json!({ "type": "string", "enum": ["resume"] })),
+            (
+                "after",
+                json!({ "type": "integer", "format": "int64", "description": "The last seq the client has; 0 for all." }),
+            ),
+        ],
+    );
+    schemas.insert(
+        "ClientFrame".to_owned(),
+        resume
+            .doc("Client → server: send every entry after `after`, then each new one.")
+            .example(json!({ "type": "resume", "after": 0 })),
+    );
+    Value::Object(schemas)
+}
+
 // --- schema helpers -------------------------------------------------------
 
 /// An object's fields, in order, with their schemas.
@@ -1309,6 +1684,11 @@ fn date_time() -> Value {
 
 fn count() -> Value {
     json!({ "type": "integer", "format": "int64", "minimum": 0 })
+}
+
+/// A timeline position.
+fn seq() -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": 1 })
 }
 
 fn array(items: Value) -> Value {
@@ -1344,6 +1724,25 @@ fn input(required: &[&str], properties: Properties) -> Value {
         if let Value::Object(object) = &mut schema {
             object.remove("required");
         }
+    }
+    schema
+}
+
+/// A response object whose `optional` fields serde leaves out when empty
+/// (`skip_serializing_if`): they may be absent, and are never `null`.
+fn record_optional(properties: Properties, optional: &[&str]) -> Value {
+    let mut schema = record(properties);
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|name| !optional.iter().any(|field| name == field));
+    }
+    schema
+}
+
+/// A request body of a type without `deny_unknown_fields` (unknown fields are ignored).
+fn lenient(required: &[&str], properties: Properties) -> Value {
+    let mut schema = input(required, properties);
+    if let Value::Object(object) = &mut schema {
+        object.remove("additionalProperties");
     }
     schema
 }
@@ -1395,10 +1794,12 @@ mod tests {
     use chrono::{DateTime, Utc};
     use opsdesk_app::error::AppError;
     use opsdesk_app::model::{
-        ApiTokenView, Attachment, ClarificationAnswer, ClarifyingQuestion, CloseTicket, CreateTicket,
-        DuplicateCandidate, Finding, FindingLevel, FollowTicket, Me, NewApiToken, NewComment, OrgView, Pagination,
-        PersonRef, Review, ReviewRequest, Ticket, TicketDetail, TicketPage, TimelineEntry, TimelineEvent, UpdateTicket,
-        UserView,
+        AgentFile, AgentRef, AgentView, ApiTokenView, AssignAgents, Attachment, CanvasFile, ClarificationAnswer,
+        ClarifyingQuestion, ClientFrame, CloseTicket, CommandDecision, CreateTicket, DecideCommand, DuplicateCandidate,
+        EventsPage, ExecutedCommand, Finding, FindingLevel, FollowTicket, Me, MessageAccepted, MessageData, NewAgent,
+        NewApiToken, NewComment, OrgView, Pagination, PersonRef, PostMessage, ProtocolCommand, ProtocolMessage, Review,
+        ReviewRequest, SendMessageRequest, SendMessageResponse, ServerFrame, Ticket, TicketDetail, TicketPage,
+        TimelineEntry, TimelineEvent, UpdateTicket, UrlConfig, UserView,
     };
     use std::collections::BTreeSet;
 
@@ -1453,10 +1854,11 @@ mod tests {
             assert!(doc.pointer(&reference[1..]).is_some(), "{reference} points nowhere");
         }
         // Discriminator mappings are references too.
-        for target in
-            doc["components"]["schemas"]["TimelineEntry"]["discriminator"]["mapping"].as_object().unwrap().values()
-        {
-            assert!(doc.pointer(&target.as_str().unwrap()[1..]).is_some(), "{target} points nowhere");
+        for union in ["TimelineEntry", "ServerFrame"] {
+            for target in doc["components"]["schemas"][union]["discriminator"]["mapping"].as_object().unwrap().values()
+            {
+                assert!(doc.pointer(&target.as_str().unwrap()[1..]).is_some(), "{target} points nowhere");
+            }
         }
     }
 
@@ -1465,11 +1867,13 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         let all = operations(&doc);
-        assert_eq!(all.len(), 21, "every route of the API is described");
+        assert_eq!(all.len(), 32, "every route of the API is described");
         for (path, method, operation) in all {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");
-            assert!(responses.keys().any(|status| status.starts_with('2')), "{method} {path} lists no 2xx response");
+            // The websocket upgrade succeeds with 101.
+            let success = |status: &String| status.starts_with('2') || status == "101";
+            assert!(responses.keys().any(success), "{method} {path} lists no success response");
             let id = operation["operationId"].as_str().unwrap();
             assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
         }
@@ -1631,6 +2035,14 @@ mod tests {
         PersonRef { id: "0195-u1".into(), email: "ada@acme.test".into(), name: "Ada".into() }
     }
 
+    fn agent() -> AgentRef {
+        AgentRef { id: "0195-g1".into(), slug: "runbook".into(), name: "Runbook".into() }
+    }
+
+    fn agent_file() -> AgentFile {
+        AgentFile { file_path: "check.sh".into(), file_content: "df -h\n".into() }
+    }
+
     fn attachment() -> Attachment {
         Attachment {
             id: "0195-a1".into(),
@@ -1697,6 +2109,65 @@ mod tests {
                 name: "staging".into(),
                 summary: "k8s 1.31".into(),
             },
+            TimelineEvent::AgentsAssigned { agents: vec![agent()] },
+            TimelineEvent::Message { agent: agent(), content: "The disk is filling up".into() },
+            TimelineEvent::AgentReply {
+                agent: agent(),
+                content: "Let us see what uses it".into(),
+                reasoning: None,
+                links: vec![],
+                in_reply_to: 13,
+                delivered: vec![],
+                proposed: vec!["0195-c1".into()],
+                ran: vec![],
+            },
+            TimelineEvent::AgentReply {
+                agent: agent(),
+                content: "/var/log holds 4 GB".into(),
+                reasoning: Some("du ranks /var/log first".into()),
+                links: vec![UrlConfig { url: "https://example.com/disk".into(), description: "Runbook".into() }],
+                in_reply_to: 13,
+                delivered: vec![17],
+                proposed: vec![],
+                ran: vec!["0195-c1".into()],
+            },
+            TimelineEvent::AgentFailed { agent: agent(), reason: "timed out".into(), in_reply_to: 13 },
+            TimelineEvent::CommandProposed {
+                cmd_id: "0195-c1".into(),
+                agent: agent(),
+                command: "du -sh /var/*".into(),
+                files: vec!["check.sh".into()],
+            },
+            TimelineEvent::CommandDecided { cmd_id: "0195-c1".into(), action: CommandAction::Approve, reason: None },
+            TimelineEvent::CommandDecided {
+                cmd_id: "0195-c1".into(),
+                action: CommandAction::Reject,
+                reason: Some("Not on prod".into()),
+            },
+            TimelineEvent::CommandRan {
+                cmd_id: Some("0195-c1".into()),
+                command: "du -sh /var/*".into(),
+                output: "4.0G /var/log".into(),
+                exit_code: Some(0),
+                ran_by: RanBy::Person,
+                agent: None,
+                truncated: false,
+            },
+            TimelineEvent::CommandRan {
+                cmd_id: None,
+                command: "uptime".into(),
+                output: "up 3 days".into(),
+                exit_code: None,
+                ran_by: RanBy::Agent,
+                agent: Some(agent()),
+                truncated: true,
+            },
+            TimelineEvent::FileWritten { path: "check.sh".into(), size: 6, agent: agent() },
+            TimelineEvent::FileRefused {
+                path: "../etc/passwd".into(),
+                reason: "outside the canvas directory".into(),
+                agent: agent(),
+            },
         ];
         for event in &events {
             match event {
@@ -1709,7 +2180,16 @@ mod tests {
                 | TimelineEvent::Attached { .. }
                 | TimelineEvent::Followed
                 | TimelineEvent::DuplicateLinked { .. }
-                | TimelineEvent::InstanceContext { .. } => {}
+                | TimelineEvent::InstanceContext { .. }
+                | TimelineEvent::AgentsAssigned { .. }
+                | TimelineEvent::Message { .. }
+                | TimelineEvent::AgentReply { .. }
+                | TimelineEvent::AgentFailed { .. }
+                | TimelineEvent::CommandProposed { .. }
+                | TimelineEvent::CommandDecided { .. }
+                | TimelineEvent::CommandRan { .. }
+                | TimelineEvent::FileWritten { .. }
+                | TimelineEvent::FileRefused { .. } => {}
             }
         }
         events
@@ -1746,6 +2226,7 @@ mod tests {
                 attachments: vec![attachment()],
                 timeline: entries(),
                 following: true,
+                agents: vec![agent()],
             },
         );
         assert_conforms(
@@ -1760,6 +2241,95 @@ mod tests {
         let sent: BTreeSet<String> =
             entries().iter().map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_owned()).collect();
         assert_eq!(documented, sent);
+        // The optional fields are fields of their kind.
+        for (kind, _, fields) in timeline_kinds() {
+            for name in timeline_optional(kind) {
+                assert!(fields.iter().any(|(field, _)| field == name), "{kind}.{name} is not a field");
+            }
+        }
+    }
+
+    #[test]
+    fn agents_conversations_and_frames_match_their_schemas() {
+        let builtin = AgentView {
+            id: "0195-g1".into(),
+            slug: "runbook".into(),
+            name: "Runbook".into(),
+            kind: AgentKind::Builtin,
+            backend: Some("runbook".into()),
+            description: "Linux hosts and containers".into(),
+            prompt_suggestions: vec!["The disk is filling up".into()],
+            endpoint_url: None,
+            header_names: vec![],
+            timeout_secs: 300,
+            instance_ids: vec![],
+        };
+        assert_conforms("AgentView", &builtin);
+        assert_conforms(
+            "AgentView",
+            AgentView {
+                kind: AgentKind::Custom,
+                backend: None,
+                endpoint_url: Some("https://agents.example.com/payments".into()),
+                header_names: vec!["Authorization".into()],
+                instance_ids: vec!["i-1".into()],
+                ..builtin
+            },
+        );
+        assert_conforms("MessageAccepted", MessageAccepted { seq: 4, agent: agent(), queued: true });
+        assert_conforms("EventsPage", EventsPage { entries: entries(), last_seq: 30 });
+        assert_conforms("EventsPage", EventsPage { entries: vec![], last_seq: 0 });
+        assert_conforms("CanvasFile", CanvasFile { path: "scripts/check.sh".into(), size: 6, modified_at: time() });
+        let answer = SendMessageResponse {
+            role: Some(ProtocolRole::Assistant),
+            content: "Approve `df -h` to see the disks.".into(),
+            data: MessageData {
+                cmds: vec![ProtocolCommand {
+                    command: "sh check.sh".into(),
+                    execute: false,
+                    files: vec![agent_file()],
+                    rejection_reason: None,
+                }],
+                executed_cmds: vec![ExecutedCommand { command: "uptime".into(), output: "up".into() }],
+                url_configs: vec![UrlConfig { url: "https://example.com/disk".into(), description: String::new() }],
+            },
+            thread_id: Some("0195-t12".into()),
+            reasoning: Some("The root filesystem is at 98%".into()),
+        };
+        assert_conforms("SendMessageResponse", &answer);
+        assert_conforms(
+            "SendMessageResponse",
+            SendMessageResponse {
+                role: None,
+                data: MessageData::default(),
+                thread_id: None,
+                reasoning: None,
+                ..answer
+            },
+        );
+        assert_conforms("ClientFrame", ClientFrame::Resume { after: 7 });
+        // A new frame or activity fails to compile in the matches below until it is sampled here.
+        for activity in AGENT_ACTIVITIES {
+            match activity {
+                AgentActivity::Working | AgentActivity::Idle => {}
+            }
+        }
+        let frames = [
+            ServerFrame::Entries { entries: entries() },
+            ServerFrame::Watchers { watchers: vec![person()] },
+            ServerFrame::Activity { agent: agent(), activity: AgentActivity::Working },
+            ServerFrame::Activity { agent: agent(), activity: AgentActivity::Idle },
+            ServerFrame::Deleted,
+        ];
+        for frame in &frames {
+            match frame {
+                ServerFrame::Entries { .. }
+                | ServerFrame::Watchers { .. }
+                | ServerFrame::Activity { .. }
+                | ServerFrame::Deleted => {}
+            }
+            assert_conforms("ServerFrame", frame);
+        }
     }
 
     #[test]
@@ -1892,6 +2462,44 @@ mod tests {
         assert_request_matches("CreateCommentRequest", NewComment { body: "Hi".into(), author_type: None });
         assert_request_matches("CloseTicketRequest", CloseTicket::default());
         assert_request_matches("FollowTicketRequest", FollowTicket::default());
+        assert_request_matches("CreateAgentRequest", NewAgent::default());
+        assert_request_matches("AssignAgentsRequest", AssignAgents::default());
+        assert_request_matches("PostMessageRequest", PostMessage::default());
+        assert_request_matches(
+            "CommandDecision",
+            CommandDecision { cmd_id: "0195-c1".into(), action: CommandAction::Reject, reason: None },
+        );
+        assert_request_matches("DecideCommandRequest", DecideCommand { action: CommandAction::Execute, reason: None });
+        // The agent protocol, with every optional field present.
+        let message = ProtocolMessage {
+            role: ProtocolRole::User,
+            content: "The disk is filling up".into(),
+            platform_context: Some(json!({ "k8s_namespace": "payments" })),
+            data: MessageData::default(),
+            timestamp: Some("2025-03-01T09:30:00.123456Z".into()),
+        };
+        assert_request_matches(
+            "SendMessageRequest",
+            SendMessageRequest { messages: vec![message.clone()], thread_id: Some("0195-t12".into()) },
+        );
+        assert_request_matches("ProtocolMessage", message);
+        assert_request_matches("MessageData", MessageData::default());
+        assert_request_matches(
+            "ProtocolCommand",
+            ProtocolCommand {
+                command: "sh check.sh".into(),
+                execute: false,
+                files: vec![agent_file()],
+                rejection_reason: Some("Not on prod".into()),
+            },
+        );
+        assert_request_matches("AgentFile", agent_file());
+        assert_request_matches("ExecutedCommand", ExecutedCommand { command: "uptime".into(), output: "up".into() });
+        assert_request_matches(
+            "UrlConfig",
+            UrlConfig { url: "https://example.com".into(), description: "Docs".into() },
+        );
+        assert_request_matches("ClientFrame", ClientFrame::Resume { after: 0 });
         // Nullable enums keep `null` among their values, as OpenAPI 3.0.3 asks.
         let source = &document()["components"]["schemas"]["CreateTicketRequest"]["properties"]["source"];
         assert_eq!(source["enum"], json!(["api", "cli", "portal", null]));
