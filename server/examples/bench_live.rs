@@ -10,6 +10,8 @@
 //!    answers at once and measures its own time: the helpdesk's overhead per
 //!    turn is message sent → reply on the websocket, minus the agent's time.
 //!
+//! Run it with:
+//!
 //!     cargo build --release -p opsdesk-server --bin opsdesk --example bench_live
 //!     bash -c 'ulimit -n 8192 && target/release/examples/bench_live [watchers]'
 //!
