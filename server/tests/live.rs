@@ -49,6 +49,11 @@ async fn seqs_until(socket: &mut Socket, until: i64) -> Vec<i64> {
     seqs
 }
 
+async fn raise(server: &TestServer, token: &str, subject: &str) -> Value {
+    let response = client().post(server.url(TICKETS)).bearer_auth(token).json(&json!({ "subject": subject })).send();
+    response.await.unwrap().json().await.unwrap()
+}
+
 async fn comment(server: &TestServer, token: &str, ticket: &str, body: &str) -> i64 {
     let response = client()
         .post(server.url(&format!("{TICKETS}/{ticket}/comments")))
@@ -66,16 +71,7 @@ async fn watchers_see_each_other_and_resume_without_gaps_or_repeats() {
     let server = TestServer::start().await;
     let ada = server.token("acme", "ada@acme.test", Role::Member).await;
     let bob = server.token("acme", "bob@acme.test", Role::Viewer).await;
-    let created: Value = client()
-        .post(server.url(TICKETS))
-        .bearer_auth(&ada)
-        .json(&json!({ "subject": "Checkout latency doubled after the deploy" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = raise(&server, &ada, "Checkout latency doubled after the deploy").await;
     let ticket = created["ticket_id"].as_str().unwrap().to_owned();
     let first_last = created["last_seq"].as_i64().unwrap();
 
@@ -126,16 +122,7 @@ async fn another_orgs_ticket_cannot_be_watched() {
     let server = TestServer::start().await;
     let ada = server.token("acme", "ada@acme.test", Role::Member).await;
     let eve = server.token("globex", "eve@globex.test", Role::Admin).await;
-    let created: Value = client()
-        .post(server.url(TICKETS))
-        .bearer_auth(&ada)
-        .json(&json!({ "subject": "Private ticket of acme" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = raise(&server, &ada, "Private ticket of acme").await;
     let url = format!("ws://{}{TICKETS}/{}/live", server.addr, created["id"].as_str().unwrap());
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {eve}").parse().unwrap());
