@@ -14,6 +14,7 @@ mod browser;
 pub mod error;
 pub mod model;
 mod pages;
+pub mod url;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

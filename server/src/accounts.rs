@@ -162,15 +162,20 @@ pub async fn ensure_user(store: &dyn Store, org_slug: &str, input: UserInput<'_>
 
 /// Org slugs appear in URLs and ticket ids: lowercase letters, digits, dashes.
 pub fn validate_slug(slug: &str) -> AppResult<()> {
-    let valid = (2..=32).contains(&slug.len())
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if valid {
+    if is_slug(slug, 32) {
         Ok(())
     } else {
         Err(AppError::invalid_field("org", "org slug must be 2 to 32 lowercase letters, digits or dashes"))
     }
+}
+
+/// The slug rule of orgs and agents: 2 to `max_len` lowercase letters,
+/// digits and inner dashes.
+pub fn is_slug(value: &str, max_len: usize) -> bool {
+    (2..=max_len).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
 }
 
 /// Creates an API token that acts as `me`; the secret is in the answer only.

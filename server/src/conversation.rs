@@ -27,8 +27,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Longest reason for a decision.
-const MAX_REASON_CHARS: usize = 2_000;
 /// Most agents on one ticket.
 const MAX_ASSIGNED_AGENTS: usize = 8;
 /// Output kept per command run (the rest is cut, and the entry says so).
@@ -47,11 +45,6 @@ pub struct Turns {
 impl Turns {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
         self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Whether a turn is running on the ticket.
-    pub fn is_running(&self, ticket_id: &str) -> bool {
-        self.lock().contains_key(ticket_id)
     }
 }
 
@@ -115,7 +108,7 @@ async fn run_one_turn(state: &AppState, org_id: &str, ticket_id: &str) -> AppRes
         append(state, &ticket.id, vec![fail("this agent no longer exists; assign another one".into())]).await?;
         return Ok(false);
     };
-    let instance = ticket_instance(state, org_id, &ticket).await?;
+    let instance = instance_or_local(state, org_id, ticket.cluster_id.as_deref()).await?;
     if !agent.view.serves(&instance.id) {
         let reason = format!("{} may not work on instance {}", agent.view.name, instance.name);
         append(state, &ticket.id, vec![fail(reason)]).await?;
@@ -153,9 +146,14 @@ async fn append(state: &AppState, ticket_id: &str, entries: Vec<NewEntry>) -> Ap
     }
 }
 
-/// The instance the ticket is about, or the org's `local` one.
-async fn ticket_instance(state: &AppState, org_id: &str, ticket: &Ticket) -> AppResult<InstanceRecord> {
-    if let Some(instance_id) = &ticket.cluster_id {
+/// The instance a ticket is (or will be) about: the named one, or the
+/// org's `local` one when none is named (or it is gone).
+pub(crate) async fn instance_or_local(
+    state: &AppState,
+    org_id: &str,
+    instance_id: Option<&str>,
+) -> AppResult<InstanceRecord> {
+    if let Some(instance_id) = instance_id {
         if let Some(instance) = state.store.instance(org_id, instance_id).await? {
             return Ok(instance);
         }
@@ -359,16 +357,16 @@ fn cap_output(mut output: String) -> (String, bool) {
     (output, true)
 }
 
-/// Resolves an agent for this ticket: it must exist and serve the ticket's instance.
-async fn agent_for_ticket(
+/// Resolves an agent (id or slug) that may work on `instance`; `field`
+/// names it in the 422 otherwise.
+pub(crate) async fn agent_on_instance(
     state: &AppState,
     me: &Me,
-    ticket: &Ticket,
     id_or_slug: &str,
     field: &str,
+    instance: &InstanceRecord,
 ) -> AppResult<AgentRecord> {
     let agent = agents::find(state, me, id_or_slug, field).await?;
-    let instance = ticket_instance(state, &me.org.id, ticket).await?;
     if !agent.view.serves(&instance.id) {
         return Err(AppError::invalid_field(
             field,
@@ -385,9 +383,10 @@ pub async fn assign(state: &AppState, me: &Me, ticket_id: &str, body: AssignAgen
     if body.agent_ids.len() > MAX_ASSIGNED_AGENTS {
         return Err(AppError::invalid_field("agent_ids", format!("at most {MAX_ASSIGNED_AGENTS} agents")));
     }
+    let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
     let mut agents = Vec::new();
     for id in &body.agent_ids {
-        let agent = agent_for_ticket(state, me, &ticket, id, "agent_ids").await?.view.to_ref();
+        let agent = agent_on_instance(state, me, id, "agent_ids", &instance).await?.view.to_ref();
         if !agents.contains(&agent) {
             agents.push(agent);
         }
@@ -398,15 +397,6 @@ pub async fn assign(state: &AppState, me: &Me, ticket_id: &str, body: AssignAgen
         append(state, &ticket.id, vec![entry]).await?;
     }
     tickets::get(state, me, &ticket.id).await
-}
-
-/// Checks a decision's reason.
-fn clean_reason(reason: Option<String>) -> AppResult<Option<String>> {
-    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return Err(AppError::invalid_field("reason", format!("reason is longer than {MAX_REASON_CHARS} characters")));
-    }
-    Ok(reason)
 }
 
 /// Refuses work on resolved and closed tickets.
@@ -476,7 +466,7 @@ pub async fn post_message(state: &AppState, me: &Me, ticket_id: &str, body: Post
             TimelineEvent::CommandDecided {
                 cmd_id: card.cmd_id.clone(),
                 action: decision.action,
-                reason: clean_reason(decision.reason)?,
+                reason: tickets::clean_reason(decision.reason)?,
             },
         ));
     }
@@ -524,7 +514,7 @@ pub async fn decide(
     if body.action != CommandAction::Execute && !card.open_for_decision() {
         return Err(AppError::conflict("this command's decision was already sent to the agent"));
     }
-    let reason = clean_reason(body.reason)?;
+    let reason = tickets::clean_reason(body.reason)?;
     let entry = NewEntry::by(
         AuthorType::User,
         &me.user.id,
@@ -532,7 +522,7 @@ pub async fn decide(
     );
     let decision = append(state, &ticket.id, vec![entry]).await?.remove(0);
     if body.action == CommandAction::Execute {
-        let instance = ticket_instance(state, &me.org.id, &ticket).await?;
+        let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
         let (state, ticket_id, user_id) = (state.clone(), ticket.id.clone(), me.user.id.clone());
         tokio::spawn(async move {
             let ran = execute_now(&state, &instance, &ticket_id, Some(card.cmd_id), &card.command).await;
@@ -586,6 +576,7 @@ pub async fn events(state: &AppState, me: &Me, ticket_id: &str, after: i64, wait
             match tokio::time::timeout_at(deadline, wake.recv()).await {
                 Err(_) => break,
                 Ok(Ok(crate::live::LiveEvent::Other(_))) => continue,
+                Ok(Ok(crate::live::LiveEvent::Deleted(_))) => break,
                 Ok(_) => {
                     entries = state.store.timeline(&ticket.id, after).await?;
                     if !entries.is_empty() {
@@ -652,27 +643,4 @@ pub async fn start(
         kick(state, &me.org.id, &ticket.id);
     }
     Ok(())
-}
-
-/// Checks an agent for a ticket about to be raised on `instance_id`.
-pub async fn agent_for_new_ticket(
-    state: &AppState,
-    me: &Me,
-    id_or_slug: &str,
-    instance_id: Option<&str>,
-) -> AppResult<AgentRef> {
-    let agent = agents::find(state, me, id_or_slug, "agent_id").await?;
-    let instance = match instance_id {
-        Some(id) => state.store.instance(&me.org.id, id).await?,
-        None => Some(instances::ensure_local(state.store.as_ref(), &me.org.id).await?),
-    };
-    if let Some(instance) = instance {
-        if !agent.view.serves(&instance.id) {
-            return Err(AppError::invalid_field(
-                "agent_id",
-                format!("{} may not work on instance {}", agent.view.name, instance.name),
-            ));
-        }
-    }
-    Ok(agent.view.to_ref())
 }

@@ -136,17 +136,7 @@ async fn require_sign_in_for_pages(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let back_to = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    Redirect::to(&format!("/login?next={}", percent_encode_path(back_to))).into_response()
-}
-
-/// Encodes a same-site path for use as a query value.
-fn percent_encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    Redirect::to(&format!("/login?next={}", opsdesk_app::url::percent_encode(back_to, b"/"))).into_response()
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

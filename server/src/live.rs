@@ -25,7 +25,9 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 pub enum LiveEvent {
     /// Entries `first..=last` were committed; `frame` is their `entries` frame.
     Entries { first: i64, last: i64, frame: Frame },
-    /// Any other frame (watchers, activity, deletion).
+    /// The ticket is gone; `frame` says so and the socket closes after it.
+    Deleted(Frame),
+    /// Any other frame (watchers, activity).
     Other(Frame),
 }
 
@@ -34,6 +36,15 @@ struct Channel {
     events: broadcast::Sender<LiveEvent>,
     /// Connection id → person; a person with two tabs appears once.
     watchers: HashMap<u64, PersonRef>,
+}
+
+impl Channel {
+    /// The ticket's channel, made on first use.
+    fn of<'a>(channels: &'a mut HashMap<String, Channel>, ticket_id: &str) -> &'a mut Channel {
+        channels
+            .entry(ticket_id.to_owned())
+            .or_insert_with(|| Channel { events: broadcast::channel(CHANNEL_CAPACITY).0, watchers: HashMap::new() })
+    }
 }
 
 /// Per-ticket channels, created on first subscription, dropped with the last watcher.
@@ -90,7 +101,9 @@ impl Hub {
 
     /// Tells the ticket's watchers it is gone.
     pub fn deleted(&self, ticket_id: &str) {
-        self.send_other(ticket_id, &ServerFrame::Deleted);
+        if let Some(channel) = self.lock().get(ticket_id) {
+            let _ = channel.events.send(LiveEvent::Deleted(frame(&ServerFrame::Deleted)));
+        }
     }
 
     fn send_other(&self, ticket_id: &str, value: &ServerFrame) {
@@ -101,11 +114,7 @@ impl Hub {
 
     /// Listens for wake-ups without joining the watcher list (long polls).
     pub fn subscribe(&self, ticket_id: &str) -> broadcast::Receiver<LiveEvent> {
-        self.lock()
-            .entry(ticket_id.to_owned())
-            .or_insert_with(|| Channel { events: broadcast::channel(CHANNEL_CAPACITY).0, watchers: HashMap::new() })
-            .events
-            .subscribe()
+        Channel::of(&mut self.lock(), ticket_id).events.subscribe()
     }
 
     /// Joins the ticket as a visible watcher. Subscribe first, then read the
@@ -114,10 +123,7 @@ impl Hub {
         let connection = self.next_connection.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let events = {
             let mut channels = self.lock();
-            let channel = channels.entry(ticket_id.to_owned()).or_insert_with(|| Channel {
-                events: broadcast::channel(CHANNEL_CAPACITY).0,
-                watchers: HashMap::new(),
-            });
+            let channel = Channel::of(&mut channels, ticket_id);
             channel.watchers.insert(connection, person);
             channel.events.subscribe()
         };

@@ -175,13 +175,10 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
         (a, b) => a.or(b).map(str::to_owned),
     };
     let cluster_id = instance_id.or_else(|| stored.as_ref().and_then(|(r, _)| r.cluster_id.clone()));
-    let agent = match body.agent_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        Some(agent_id) => Some(conversation::agent_for_new_ticket(state, me, agent_id, cluster_id.as_deref()).await?),
-        None if message.is_some() => {
-            return Err(AppError::invalid_field("agent_id", "a message needs an agent_id to go to"));
-        }
-        None => None,
-    };
+    let agent_id = body.agent_id.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    if agent_id.is_none() && message.is_some() {
+        return Err(AppError::invalid_field("agent_id", "a message needs an agent_id to go to"));
+    }
     let answers: Vec<ClarificationAnswer> = body
         .clarification_answers
         .clone()
@@ -201,6 +198,13 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
         return Err(error);
     }
     let instance = check_cluster(state, me, cluster_id.as_deref()).await?;
+    let agent = match agent_id {
+        Some(agent_id) => {
+            let on = conversation::instance_or_local(state, &me.org.id, cluster_id.as_deref()).await?;
+            Some(conversation::agent_on_instance(state, me, agent_id, "agent_id", &on).await?.view.to_ref())
+        }
+        None => None,
+    };
 
     let review = match stored {
         Some((_, review)) => {
@@ -415,7 +419,8 @@ async fn change(
     Err(AppError::conflict("the ticket changed while saving; reload and try again"))
 }
 
-fn clean_reason(reason: Option<String>) -> AppResult<Option<String>> {
+/// A reason (status change, rejection) trimmed, empty meaning none, and within bounds.
+pub(crate) fn clean_reason(reason: Option<String>) -> AppResult<Option<String>> {
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_ANSWER_CHARS) {
         return Err(AppError::invalid_field("reason", format!("reason is longer than {MAX_ANSWER_CHARS} characters")));

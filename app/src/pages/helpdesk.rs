@@ -23,6 +23,9 @@ pub fn HelpdeskPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading agents…"</p> }>
             {move || Suspend::new(async move {
                 match choices.await {
+                    Ok((agents, _)) if agents.is_empty() => view! {
+                        <p class="empty">"No agents yet. An admin can register one under "<a href="/admin#agents">"Admin → Agents"</a>"."</p>
+                    }.into_any(),
                     Ok((agents, instances)) => view! { <StartForm agents instances/> }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }

@@ -120,7 +120,13 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
     });
     let cards = Memo::new(move |_| live.entries.with(|entries| command_cards(entries)));
     let assigned = Memo::new(move |_| live.entries.with(|entries| assigned_agents(entries)));
-    let pending_turn = Memo::new(move |_| live.entries.with(|entries| next_turn(entries).is_some()));
+    // The failure a Retry answers: the latest one, while its messages still wait.
+    let retryable = Memo::new(move |_| {
+        live.entries.with(|entries| {
+            next_turn(entries)?;
+            entries.iter().rev().find(|e| matches!(e.event, TimelineEvent::AgentFailed { .. })).map(|e| e.seq)
+        })
+    });
     let id = ticket.ticket_id.clone();
     let follow = Action::new(move |_: &()| watch_ticket(id.clone(), FollowTicket::default()));
     Effect::new(move || {
@@ -132,7 +138,7 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
     let canvas = Canvas {
         ticket_id: ticket.ticket_id.clone(),
         cards,
-        pending_turn,
+        retryable,
         can_operate: Signal::derive(can_operate),
         can_write: Signal::derive(can_write),
     };
@@ -164,7 +170,7 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                     if names.is_empty() { String::new() } else { format!("Watching now: {}", names.join(", ")) }
                 }}
             </p>
-            {move || live.deleted.get().then(|| view! { <p class="notice notice-warn">"This ticket was deleted."</p> })}
+            {move || live.deleted.get().then(|| view! { <p class="notice notice-warn">"This ticket was deleted. "<a href="/tickets">"Back to tickets"</a></p> })}
             {ticket.duplicate_of.clone().map(|of| view! {
                 <p class="notice notice-warn">"Duplicate of "<a href=format!("/tickets/{of}")>{of.clone()}</a></p>
             })}
@@ -221,7 +227,8 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
 struct Canvas {
     ticket_id: String,
     cards: Memo<Vec<CommandCard>>,
-    pending_turn: Memo<bool>,
+    /// The seq of the failure a Retry would answer, if any.
+    retryable: Memo<Option<i64>>,
     can_operate: Signal<bool>,
     can_write: Signal<bool>,
 }
@@ -240,7 +247,7 @@ fn SwitchTicket() -> impl IntoView {
             let target = if looks_like_id {
                 format!("/tickets/{}", text.to_uppercase())
             } else {
-                format!("/tickets?q={}", text.split_whitespace().collect::<Vec<_>>().join("+"))
+                format!("/tickets?q={}", crate::url::percent_encode(&text, b""))
             };
             navigate(&target, Default::default());
         }>
@@ -275,13 +282,7 @@ fn author_label(entry: &TimelineEntry) -> String {
 
 /// The session route of a canvas file (`download` asks for a download).
 fn canvas_file_url(ticket_id: &str, path: &str, download: bool) -> String {
-    let path: String = path
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let path = crate::url::percent_encode(path, b"/");
     format!("/org/support/tickets/{ticket_id}/files/{path}{}", if download { "?download=1" } else { "" })
 }
 
@@ -353,7 +354,7 @@ fn Entry(entry: TimelineEntry) -> impl IntoView {
         }.into_any(),
         TimelineEvent::AgentFailed { agent, reason, .. } => view! {
             <p>{format!("{} could not answer: {reason}", agent.name)}</p>
-            <RetryButton/>
+            <RetryButton failure_seq=entry.seq/>
         }.into_any(),
         TimelineEvent::CommandDecided { cmd_id, action, reason } => {
             let command = canvas.cards.with_untracked(|cards| cards.iter().find(|c| c.cmd_id == cmd_id).map(|c| c.command.clone()));
@@ -394,16 +395,16 @@ fn Entry(entry: TimelineEntry) -> impl IntoView {
     }
 }
 
-/// Retry after a failed turn, while its messages still wait for an answer.
+/// Retry on the latest failed turn, while its messages still wait for an answer.
 #[component]
-fn RetryButton() -> impl IntoView {
+fn RetryButton(failure_seq: i64) -> impl IntoView {
     let canvas = expect_context::<Canvas>();
     let ticket_id = canvas.ticket_id.clone();
     let retry = Action::new(move |_: &()| retry_turn(ticket_id.clone()));
-    let pending = canvas.pending_turn;
+    let retryable = canvas.retryable;
     let can_write = canvas.can_write;
     view! {
-        <Show when=move || pending.get() && can_write.get()>
+        <Show when=move || retryable.get() == Some(failure_seq) && can_write.get()>
             <button class="button" on:click=move |_| { retry.dispatch(()); } disabled=move || retry.pending().get()>"Retry"</button>
         </Show>
         {move || retry.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
@@ -486,10 +487,14 @@ fn Composer(assigned: Memo<Vec<AgentRef>>) -> impl IntoView {
         }
     });
     let cards = canvas.cards;
+    // Decisions go to the agent that proposed the command: count the recipient's.
+    let recipient = move || chosen.get().or_else(|| assigned.with(|a| a.first().map(|a| a.id.clone())));
     let queued = move || {
+        let recipient = recipient();
         cards.with(|cards| {
             cards
                 .iter()
+                .filter(|c| Some(&c.agent.id) == recipient.as_ref())
                 .filter(|c| {
                     c.decision.as_ref().is_some_and(|d| {
                         !d.delivered && matches!(d.action, CommandAction::Approve | CommandAction::Reject)

@@ -7,6 +7,7 @@ use super::layout::caller_can;
 use super::{format_time, ErrorNote};
 use crate::api::{edit_ticket, list_tickets, remove_ticket};
 use crate::model::{Permission, Status, TicketFilter, UpdateTicket};
+use crate::url::percent_encode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -163,7 +164,9 @@ fn Pager(page: u32, total_pages: u32, total: u64) -> impl IntoView {
         let query = query.read();
         let mut parts: Vec<String> = ["q", "status"]
             .iter()
-            .filter_map(|key| query.get(key).filter(|v| !v.is_empty()).map(|v| format!("{key}={}", encode(&v))))
+            .filter_map(|key| {
+                query.get(key).filter(|v| !v.is_empty()).map(|v| format!("{key}={}", percent_encode(&v, b",")))
+            })
             .collect();
         parts.push(format!("page={to}"));
         format!("/tickets?{}", parts.join("&"))
@@ -175,17 +178,6 @@ fn Pager(page: u32, total_pages: u32, total: u64) -> impl IntoView {
             {(page < total_pages).then(|| view! { <A href=link(page + 1)>"Older →"</A> })}
         </nav>
     }
-}
-
-/// Encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// What to do when the list is empty.

@@ -100,8 +100,7 @@ pub fn parse(bytes: &[u8], thread_id: Option<&str>) -> Result<SendMessageRespons
     if !value.is_object() {
         return Err("the agent's answer is not a JSON object".into());
     }
-    let deserializer = value;
-    let mut answer: SendMessageResponse = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let mut answer: SendMessageResponse = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         format!("the agent's answer does not follow the protocol at `{path}`: {}", e.inner())
     })?;

@@ -88,11 +88,7 @@ pub async fn create(state: &AppState, me: &Me, body: NewAgent) -> AppResult<Agen
         fields.insert("name".into(), format!("name must be 1 to {MAX_AGENT_NAME_CHARS} characters"));
     }
     let slug = body.slug.trim().to_owned();
-    let slug_ok = (2..=40).contains(&slug.len())
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if !slug_ok {
+    if !crate::accounts::is_slug(&slug, 40) {
         fields.insert("slug".into(), "slug must be 2 to 40 lowercase letters, digits or inner dashes".into());
     }
     let description = body.description.trim().to_owned();

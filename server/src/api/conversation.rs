@@ -7,10 +7,9 @@ use crate::auth::Caller;
 use crate::conversation;
 use crate::state::AppState;
 use crate::tickets;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
@@ -119,17 +118,7 @@ pub async fn file(
     let name = path.rsplit('/').next().unwrap_or("file");
     let disposition = if download { crate::attachments::content_disposition(name) } else { "inline".to_owned() };
     let content_type = if text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(AppError::internal)?),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        Body::from(bytes),
-    )
-        .into_response())
+    super::tickets::file_response(content_type, &disposition, bytes)
 }
 
 /// Checks the ticket exists in the caller's org before a websocket upgrade.

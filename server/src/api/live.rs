@@ -107,13 +107,11 @@ async fn watch(state: AppState, me: Me, ticket_id: String, mut socket: WebSocket
                         last_sent = catch_up(&state, &ticket_id, &mut socket, last_sent).await?;
                     }
                 }
-                Ok(LiveEvent::Other(frame)) => {
-                    let deleted = frame.as_str().contains("\"type\":\"deleted\"");
+                Ok(LiveEvent::Other(frame)) => socket.send(Message::Text(frame)).await?,
+                Ok(LiveEvent::Deleted(frame)) => {
                     socket.send(Message::Text(frame)).await?;
-                    if deleted {
-                        let _ = socket.send(Message::Close(None)).await;
-                        return Ok(());
-                    }
+                    let _ = socket.send(Message::Close(None)).await;
+                    return Ok(());
                 }
                 Err(RecvError::Lagged(_)) => {
                     last_sent = catch_up(&state, &ticket_id, &mut socket, last_sent).await?;

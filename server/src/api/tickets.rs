@@ -214,14 +214,19 @@ async fn download(
 ) -> AppResult<Response> {
     let (attachment, path) = tickets::attachment(&state, &me, &ticket_id, &attachment_id).await?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
-    let disposition =
-        HeaderValue::from_str(&attachments::content_disposition(&attachment.filename)).map_err(AppError::internal)?;
-    let content_type = HeaderValue::from_str(&attachment.content_type).map_err(AppError::internal)?;
+    file_response(&attachment.content_type, &attachments::content_disposition(&attachment.filename), bytes)
+}
+
+/// A stored file's answer (attachments, canvas files): never rendered as a
+/// page, whatever its bytes say.
+pub(super) fn file_response(content_type: &str, disposition: &str, bytes: Vec<u8>) -> AppResult<Response> {
+    let content_type = HeaderValue::from_str(content_type).map_err(AppError::internal)?;
+    let disposition = HeaderValue::from_str(disposition).map_err(AppError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
-            // Never rendered: no sniffing into HTML, and a sandbox if a browser tries.
+            // No sniffing into HTML, and a sandbox if a browser tries.
             (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
             (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'")),
             (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),

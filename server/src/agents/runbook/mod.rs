@@ -11,7 +11,7 @@
 mod brain;
 
 use crate::canvas;
-use crate::conversation::{COMMAND_TIMEOUT, OUTPUT_CAP};
+use crate::conversation::{self, COMMAND_TIMEOUT, OUTPUT_CAP};
 use crate::instances;
 use crate::state::AppState;
 use crate::store::TicketRef;
@@ -36,14 +36,7 @@ pub async fn answer(state: &AppState, org_id: &str, request: SendMessageRequest)
     if current.role != ProtocolRole::User {
         return Err(AppError::invalid_field("messages", "the last message must be the user's"));
     }
-    let instance = match &ticket.cluster_id {
-        Some(id) => state.store.instance(org_id, id).await?,
-        None => None,
-    };
-    let instance = match instance {
-        Some(instance) => instance,
-        None => instances::ensure_local(state.store.as_ref(), org_id).await?,
-    };
+    let instance = conversation::instance_or_local(state, org_id, ticket.cluster_id.as_deref()).await?;
 
     let approved: Vec<&str> = current.data.cmds.iter().filter(|c| c.execute).map(|c| c.command.as_str()).collect();
     let mut ran = Vec::new();
