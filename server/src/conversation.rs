@@ -93,6 +93,7 @@ async fn run_turns(state: &AppState, org_id: &str, ticket_id: &str) {
 
 /// Runs the next turn, if any; `Ok(true)` when it was answered.
 async fn run_one_turn(state: &AppState, org_id: &str, ticket_id: &str) -> AppResult<bool> {
+    let turn_started = std::time::Instant::now();
     let Some(ticket) = state.store.ticket(org_id, &TicketRef::Id(ticket_id.to_owned())).await? else {
         return Ok(false);
     };
@@ -116,16 +117,27 @@ async fn run_one_turn(state: &AppState, org_id: &str, ticket_id: &str) -> AppRes
     }
     let delivered = undelivered_for(&timeline, &agent.view.id);
     let request = build_request(&ticket, &timeline, &instance, &delivered, in_reply_to);
-    let started = std::time::Instant::now();
+    let prepared = turn_started.elapsed();
+    let call_started = std::time::Instant::now();
     state.hub.activity(&ticket.id, &agent_ref, AgentActivity::Working);
     let result = client::send(state, org_id, &agent, &request).await;
     state.hub.activity(&ticket.id, &agent_ref, AgentActivity::Idle);
+    let call = call_started.elapsed();
     let answered = match result {
         Ok(answer) => {
-            let agent_time = started.elapsed();
+            let commit_started = std::time::Instant::now();
             let entries = answer_entries(state, &ticket, &timeline, &agent, answer, in_reply_to, delivered);
             append(state, &ticket.id, entries).await?;
-            tracing::info!(ticket = %ticket.ticket_id, agent = %agent.view.slug, ms = agent_time.as_millis() as u64, "agent answered");
+            // What the helpdesk itself spent, around the agent call (which
+            // includes encoding, the HTTP hop and validating the answer).
+            tracing::info!(
+                ticket = %ticket.ticket_id,
+                agent = %agent.view.slug,
+                prepare_us = prepared.as_micros() as u64,
+                call_us = call.as_micros() as u64,
+                commit_us = commit_started.elapsed().as_micros() as u64,
+                "agent answered"
+            );
             true
         }
         Err(reason) => {
