@@ -265,6 +265,9 @@ fn Agents() -> impl IntoView {
     let is_admin = caller_can(Permission::Administer);
     let add = Action::new(|body: &NewAgent| add_agent(body.clone()));
     let agents = Resource::new(move || add.version().get(), |_| list_agents());
+    let instances = Resource::new(|| (), |_| list_instances());
+    // The instances the new agent may serve; none ticked means every one.
+    let serves = RwSignal::new(Vec::<String>::new());
     let fields: [RwSignal<String>; 7] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let [name, slug, endpoint, description, headers, prompts, timeout] = fields;
     let parse_error = RwSignal::new(Option::<AppError>::None);
@@ -297,12 +300,13 @@ fn Agents() -> impl IntoView {
             headers: Some(headers),
             timeout_secs,
             prompt_suggestions: Some(prompts.get_untracked().lines().map(str::to_owned).collect()),
-            instance_ids: None,
+            instance_ids: Some(serves.get_untracked()),
         });
     };
     Effect::new(move || {
         if let Some(Ok(_)) = add.value().get() {
             fields.iter().for_each(|f| f.set(String::new()));
+            serves.set(Vec::new());
         }
     });
     let input = move |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
@@ -350,6 +354,27 @@ fn Agents() -> impl IntoView {
                         <textarea name="headers" rows="2" placeholder="Authorization: Bearer …" prop:value=headers on:input=input(headers)></textarea></label>
                     <label>"Prompt suggestions, one per line"
                         <textarea name="prompt_suggestions" rows="3" prop:value=prompts on:input=input(prompts)></textarea></label>
+                    <fieldset class="instances-served">
+                        <legend>"Instances it may serve (and see the context of); none ticked means all"</legend>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                instances.await.unwrap_or_default().into_iter().map(|i| {
+                                    let id = i.id.clone();
+                                    let checked = i.id.clone();
+                                    view! {
+                                        <label class="check">
+                                            <input type="checkbox" prop:checked=move || serves.with(|s| s.contains(&checked))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    serves.update(|s| { s.retain(|x| *x != id); if on { s.push(id.clone()); } });
+                                                }/>
+                                            {i.name}
+                                        </label>
+                                    }
+                                }).collect_view()
+                            })}
+                        </Transition>
+                    </fieldset>
                     {move || parse_error.get().map(|error| view! { <ErrorNote error/> })}
                     {move || add.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
                     <div class="actions"><button type="submit" class="button button-primary" disabled=move || add.pending().get()>"Register agent"</button></div>

@@ -5,6 +5,7 @@ mod badges;
 mod helpdesk;
 mod layout;
 mod login;
+mod markdown;
 mod projects;
 mod raise;
 mod ticket;

@@ -339,7 +339,7 @@ fn Entry(entry: TimelineEntry) -> impl IntoView {
             }}
         }.into_any(),
         TimelineEvent::AgentReply { content, reasoning, links, .. } => view! {
-            <p class="prewrap">{content}</p>
+            <super::markdown::Markdown text=content/>
             {reasoning.map(|reasoning| view! {
                 <details class="reasoning"><summary>"Reasoning"</summary><p class="prewrap">{reasoning}</p></details>
             })}
