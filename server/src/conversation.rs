@@ -305,6 +305,7 @@ fn answer_entries(
         let (output, truncated) = cap_output(executed.output);
         ran.push(cmd_id.clone());
         entries.push(ai(TimelineEvent::CommandRan {
+            terminal: None,
             cmd_id: Some(cmd_id),
             command: executed.command,
             output,
@@ -412,7 +413,7 @@ pub async fn assign(state: &AppState, me: &Me, ticket_id: &str, body: AssignAgen
 }
 
 /// Refuses work on resolved and closed tickets.
-fn require_active(ticket: &Ticket) -> AppResult<()> {
+pub(crate) fn require_active(ticket: &Ticket) -> AppResult<()> {
     if ticket.status.is_done() {
         return Err(AppError::conflict(format!(
             "{} is {}: reopen it to work on it",
@@ -534,44 +535,46 @@ pub async fn decide(
     );
     let decision = append(state, &ticket.id, vec![entry]).await?.remove(0);
     if body.action == CommandAction::Execute {
-        let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
-        let (state, ticket_id, user_id) = (state.clone(), ticket.id.clone(), me.user.id.clone());
-        tokio::spawn(async move {
-            let ran = execute_now(&state, &instance, &ticket_id, Some(card.cmd_id), &card.command).await;
-            let entry = NewEntry::by(AuthorType::User, &user_id, ran);
-            if let Err(error) = append(&state, &ticket_id, vec![entry]).await {
-                tracing::error!(ticket = %ticket_id, "cannot record a command's run: {error}");
-            }
-        });
+        execute(state, me, &ticket, &card.cmd_id, &card.command).await?;
     }
     Ok(decision)
 }
 
-/// Runs a command for a person on the ticket's instance, in its canvas directory.
-async fn execute_now(
-    state: &AppState,
-    instance: &InstanceRecord,
-    ticket_id: &str,
-    cmd_id: Option<String>,
-    command: &str,
-) -> TimelineEvent {
-    let result = match canvas::ensure(&state.config.data_dir, ticket_id) {
-        Ok(dir) => instances::run_command(instance, &dir, command, COMMAND_TIMEOUT, OUTPUT_CAP).await,
-        Err(error) => Err(format!("cannot create the canvas directory: {error}")),
-    };
-    let (output, exit_code, truncated) = match result {
-        Ok(run) => (run.output, run.exit_code, run.truncated),
-        Err(reason) => (format!("[not run: {reason}]"), None, false),
-    };
-    TimelineEvent::CommandRan {
-        cmd_id,
-        command: command.to_owned(),
-        output,
-        exit_code,
-        ran_by: RanBy::Person,
-        agent: None,
-        truncated,
+/// Executes a card's command for a person: typed into the ticket's
+/// terminal when its instance has one (the block is captured from there);
+/// run directly on instances that only take commands (`command_prefix`).
+async fn execute(state: &AppState, me: &Me, ticket: &Ticket, cmd_id: &str, command: &str) -> AppResult<()> {
+    let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
+    if instance.builtin || instance.terminal.get("shell").is_some() {
+        crate::terminal::execute_card(state, me, ticket, cmd_id, command).await?;
+        return Ok(());
     }
+    let (state, ticket_id, user_id) = (state.clone(), ticket.id.clone(), me.user.id.clone());
+    let (cmd_id, command) = (cmd_id.to_owned(), command.to_owned());
+    tokio::spawn(async move {
+        let result = match canvas::ensure(&state.config.data_dir, &ticket_id) {
+            Ok(dir) => instances::run_command(&instance, &dir, &command, COMMAND_TIMEOUT, OUTPUT_CAP).await,
+            Err(error) => Err(format!("cannot create the canvas directory: {error}")),
+        };
+        let (output, exit_code, truncated) = match result {
+            Ok(run) => (run.output, run.exit_code, run.truncated),
+            Err(reason) => (format!("[not run: {reason}]"), None, false),
+        };
+        let ran = TimelineEvent::CommandRan {
+            cmd_id: Some(cmd_id),
+            command,
+            output,
+            exit_code,
+            ran_by: RanBy::Person,
+            agent: None,
+            truncated,
+            terminal: None,
+        };
+        if let Err(error) = append(&state, &ticket_id, vec![NewEntry::by(AuthorType::User, &user_id, ran)]).await {
+            tracing::error!(ticket = %ticket_id, "cannot record a command's run: {error}");
+        }
+    });
+    Ok(())
 }
 
 /// `GET .../tickets/{ticket_id}/events?after=&wait=`: the entries after

@@ -19,6 +19,7 @@ pub mod live;
 pub mod review;
 pub mod state;
 pub mod store;
+pub mod terminal;
 pub mod tickets;
 mod ui_backend;
 
@@ -78,6 +79,10 @@ pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
     let hub = live::Hub::new();
     let store = store::connect(&options.database_url(), hub.clone()).await?;
     agents::ensure_builtins_everywhere(store.as_ref()).await?;
+    let ended = store.end_orphaned_terminal_sessions("the server stopped").await?;
+    if ended > 0 {
+        tracing::info!(sessions = ended, "terminal sessions of a previous run marked as ended");
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(options.site_root.display().to_string())
@@ -96,6 +101,7 @@ pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
         leptos_options,
         hub,
         turns: Arc::default(),
+        terminals: Arc::default(),
         http: reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("opsdesk/", env!("CARGO_PKG_VERSION")))
@@ -153,13 +159,24 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then
-/// finishes in-flight requests.
+/// ends the terminal sessions (their shells get a hang-up, their recordings
+/// are completed) and finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let terminals = state.terminals.clone();
+    let shutdown = {
+        let terminals = terminals.clone();
+        async move {
+            shutdown.await;
+            // Terminal websockets close once their sessions have ended.
+            terminals.shutdown().await;
+        }
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    terminals.shutdown().await;
     Ok(())
 }
 

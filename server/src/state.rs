@@ -39,6 +39,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Agent turns running or queued, per ticket.
     pub turns: Arc<Turns>,
+    /// Live terminal sessions.
+    pub terminals: Arc<crate::terminal::Terminals>,
     /// The HTTP client for custom agents (connection pooling).
     pub http: reqwest::Client,
 }

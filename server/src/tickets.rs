@@ -407,7 +407,9 @@ async fn change(
         match state.store.append(&ticket.id, changes.clone(), all).await? {
             Ok(_) => {
                 // Done tickets keep no working files.
-                if to_status.as_ref().is_some_and(|(to, _)| to.is_done()) {
+                if let Some((to, _)) = to_status.as_ref().filter(|(to, _)| to.is_done()) {
+                    let reason = format!("the ticket was {}", to.label().to_lowercase());
+                    state.terminals.end_ticket(&ticket.id, &reason);
                     canvas::remove(&state.config.data_dir, &ticket.id).await;
                 }
                 return Ok(());
@@ -548,7 +550,11 @@ pub async fn follow(state: &AppState, me: &Me, ticket_id: &str, body: FollowTick
 pub async fn delete(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<()> {
     auth::require(me, Permission::Administer)?;
     let ticket = find(state, me, ticket_id).await?;
+    let sessions: Vec<String> =
+        state.store.terminal_sessions(&ticket.id).await?.into_iter().map(|s| s.id).collect();
     let hashes = state.store.delete_ticket(&me.org.id, &ticket.id).await?;
+    state.terminals.end_ticket(&ticket.id, "the ticket was deleted");
+    crate::terminal::remove_recordings(&state.config.data_dir, &sessions).await;
     canvas::remove(&state.config.data_dir, &ticket.id).await;
     for sha256 in hashes {
         if !state.store.attachment_blob_in_use(&sha256).await? {

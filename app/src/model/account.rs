@@ -106,6 +106,11 @@ impl Me {
     pub fn can(&self, permission: Permission) -> bool {
         self.role.can(permission)
     }
+
+    /// The caller as a timeline or watcher reference.
+    pub fn person(&self) -> super::PersonRef {
+        super::PersonRef { id: self.user.id.clone(), email: self.user.email.clone(), name: self.user.name.clone() }
+    }
 }
 
 /// An API token as listed: never the secret itself, which is shown once.

@@ -161,7 +161,8 @@ pub fn next_turn(timeline: &[TimelineEntry]) -> Option<(AgentRef, Vec<i64>)> {
 
 /// What the next turn to `agent_id` must carry besides the messages: the
 /// undelivered approvals and rejections of its commands, and the commands
-/// people ran since (whoever proposed them). Seqs, oldest first.
+/// people ran since (whoever proposed them; from a terminal only when its
+/// session shares context). Seqs, oldest first.
 pub fn undelivered_for(timeline: &[TimelineEntry], agent_id: &str) -> Vec<i64> {
     let delivered = delivered_seqs(timeline);
     let proposer: HashMap<&str, &str> = timeline
@@ -187,7 +188,8 @@ pub fn undelivered_for(timeline: &[TimelineEntry], agent_id: &str) -> Vec<i64> {
                     && latest_decision.get(cmd_id.as_str()) == Some(&e.seq)
                     && proposer.get(cmd_id.as_str()) == Some(&agent_id)
             }
-            TimelineEvent::CommandRan { ran_by: RanBy::Person, .. } => true,
+            // Typed in a terminal: only while its session shares context.
+            TimelineEvent::CommandRan { ran_by: RanBy::Person, terminal, .. } => terminal.as_ref().is_none_or(|t| t.shared),
             _ => false,
         })
         .map(|e| e.seq)

@@ -49,10 +49,12 @@ mod account;
 mod agent;
 mod conversation;
 mod live;
+mod terminal;
 mod ticket;
 
 pub use account::*;
 pub use agent::*;
 pub use conversation::*;
 pub use live::*;
+pub use terminal::*;
 pub use ticket::*;

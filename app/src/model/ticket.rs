@@ -1,6 +1,6 @@
 //! Tickets, their timeline, the AI review and attachments.
 
-use super::{AgentRef, CommandAction, RanBy, UrlConfig};
+use super::{AgentRef, CommandAction, RanBy, TerminalRun, TerminalScope, UrlConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -286,6 +286,20 @@ pub enum TimelineEvent {
         agent: Option<AgentRef>,
         #[serde(default)]
         truncated: bool,
+        /// Set when a person typed it in a ticket terminal.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terminal: Option<TerminalRun>,
+    },
+    /// A person opened a terminal on the ticket.
+    TerminalOpened { session_id: String, scope: TerminalScope, instance: String },
+    /// A terminal's context sharing with agents was switched.
+    TerminalShared { session_id: String, share_context: bool },
+    /// A terminal session ended; its recording is complete.
+    TerminalClosed {
+        session_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        reason: String,
     },
     /// An agent wrote a file in the canvas directory.
     FileWritten { path: String, size: u64, agent: AgentRef },

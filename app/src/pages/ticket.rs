@@ -370,14 +370,37 @@ fn Entry(entry: TimelineEntry) -> impl IntoView {
             }.into_any()
         }
         TimelineEvent::CommandProposed { cmd_id, command, files, .. } => view! { <CommandCardView cmd_id command files/> }.into_any(),
-        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, .. } => {
+        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, terminal, .. } => {
             let status = match exit_code { Some(code) => format!("exit {code}"), None => "no exit status".to_owned() };
-            let by = if ran_by == RanBy::Agent { "the agent ran" } else { "ran" };
+            let by = match (&ran_by, &terminal) {
+                (RanBy::Agent, _) => "the agent ran".to_owned(),
+                (RanBy::Person, Some(run)) => {
+                    let seconds = (run.ended_at - run.started_at).num_milliseconds() as f64 / 1000.0;
+                    format!("ran in the terminal ({seconds:.1} s)")
+                }
+                (RanBy::Person, None) => "ran".to_owned(),
+            };
+            let shared = terminal.as_ref().map(|run| run.shared);
             view! {
-                <p class="muted">{format!("{by} · {status}{}", if truncated { " · output cut at 64 KiB" } else { "" })}</p>
+                <p class="muted">{format!("{by} · {status}{}", if truncated { " · output cut at 64 KiB" } else { "" })}
+                    {shared.map(|shared| view! {
+                        <span class=if shared { "badge badge-shared" } else { "badge badge-private" }>
+                            {if shared { "shared with agents" } else { "not shared" }}
+                        </span>
+                    })}
+                </p>
                 <pre class="output"><code>{format!("$ {command}\n{output}")}</code></pre>
             }.into_any()
         }
+        TimelineEvent::TerminalOpened { scope, instance, .. } => view! {
+            <p>{format!("opened a terminal: {} on {instance}", scope.label())}</p>
+        }.into_any(),
+        TimelineEvent::TerminalShared { share_context, .. } => view! {
+            <p>{if share_context { "started sharing the terminal's commands with the agents" } else { "stopped sharing the terminal's commands with the agents" }}</p>
+        }.into_any(),
+        TimelineEvent::TerminalClosed { reason, .. } => view! {
+            <p>{format!("terminal ended: {reason}; its recording is kept")}</p>
+        }.into_any(),
         TimelineEvent::FileWritten { path, size, .. } => view! {
             <p>"wrote "<a href=canvas_file_url(&ticket_id, &path, false) target="_blank" rel="noopener">{path.clone()}</a>
                <span class="muted">{format!(" ({}) · ", human_size(size as i64))}</span>

@@ -8,7 +8,7 @@ use crate::live::LiveEvent;
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use opsdesk_app::model::{ClientFrame, Me, PersonRef, ServerFrame};
+use opsdesk_app::model::{ClientFrame, Me, ServerFrame};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -72,7 +72,7 @@ async fn catch_up(state: &AppState, ticket_id: &str, socket: &mut WebSocket, mut
 
 async fn watch(state: AppState, me: Me, ticket_id: String, mut socket: WebSocket) -> anyhow::Result<()> {
     let Some(after) = hello(&mut socket).await? else { return Ok(()) };
-    let person = PersonRef { id: me.user.id.clone(), email: me.user.email.clone(), name: me.user.name.clone() };
+    let person = me.person();
     // Join before reading the store: a commit in between is then seen twice
     // at worst, and the seq check drops the repeat.
     let mut watch = state.hub.join(&ticket_id, person);

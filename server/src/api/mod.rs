@@ -8,6 +8,7 @@ mod json;
 mod live;
 mod me;
 pub mod openapi;
+mod terminal;
 pub mod tickets;
 
 pub use json::{from_value, ApiJson};

@@ -2152,6 +2152,7 @@ mod tests {
                 ran_by: RanBy::Person,
                 agent: None,
                 truncated: false,
+                terminal: None,
             },
             TimelineEvent::CommandRan {
                 cmd_id: None,
@@ -2161,6 +2162,7 @@ mod tests {
                 ran_by: RanBy::Agent,
                 agent: Some(agent()),
                 truncated: true,
+                terminal: None,
             },
             TimelineEvent::FileWritten { path: "check.sh".into(), size: 6, agent: agent() },
             TimelineEvent::FileRefused {

@@ -2,7 +2,7 @@
 //! `/api/v1/org/support/tickets` for tokens and `/org/support/tickets` for
 //! browser sessions. Handlers parse and answer; `crate::tickets` decides.
 
-use super::{conversation, ApiJson};
+use super::{conversation, terminal, ApiJson};
 use crate::attachments;
 use crate::auth::{AuthMethod, Caller};
 use crate::state::AppState;
@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Extension, Json, Router};
 use opsdesk_app::error::{AppError, AppResult, ErrorCode};
 use opsdesk_app::model::{
@@ -41,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/{ticket_id}/files", get(conversation::files))
         .route("/{ticket_id}/files/{*path}", get(conversation::file))
         .route("/{ticket_id}/live", get(conversation::live))
+        .route("/{ticket_id}/terminals", get(terminal::list).post(terminal::open))
+        .route("/{ticket_id}/terminals/scopes", get(terminal::scopes))
+        .route("/{ticket_id}/terminals/{session_id}", patch(terminal::update).delete(terminal::end))
+        .route("/{ticket_id}/terminals/{session_id}/recording", get(terminal::recording))
+        .route("/{ticket_id}/terminals/{session_id}/live", get(terminal::live))
 }
 
 async fn review(

@@ -1131,11 +1131,24 @@ fn describe_event(event: &TimelineEvent) -> (String, String) {
             }
             (line, String::new())
         }
-        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, .. } => {
+        TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, terminal, .. } => {
             let status = exit_code.map_or("no exit status".to_owned(), |c| format!("exit {c}"));
             let cut = if *truncated { ", output cut" } else { "" };
-            (format!("ran ({ran_by}, {status}{cut}): {}", one_line(command)), multiline(output.trim_end()))
+            let place = match terminal {
+                Some(run) if run.shared => ", in the terminal, shared with agents",
+                Some(_) => ", in the terminal, not shared",
+                None => "",
+            };
+            (format!("ran ({ran_by}, {status}{cut}{place}): {}", one_line(command)), multiline(output.trim_end()))
         }
+        TimelineEvent::TerminalOpened { scope, instance, .. } => {
+            (format!("opened a terminal: {} on {}", scope.label(), one_line(instance)), String::new())
+        }
+        TimelineEvent::TerminalShared { share_context, .. } => {
+            let verb = if *share_context { "started" } else { "stopped" };
+            (format!("{verb} sharing the terminal's commands with agents"), String::new())
+        }
+        TimelineEvent::TerminalClosed { reason, .. } => (format!("terminal ended: {}", one_line(reason)), String::new()),
         TimelineEvent::FileWritten { path, size, agent } => (
             format!("{} wrote {} ({})", one_line(&agent.name), one_line(path), human_size(*size as i64)),
             String::new(),

@@ -5,6 +5,7 @@
 mod accounts;
 mod agents;
 mod sqlite;
+mod terminals;
 mod tickets;
 
 use crate::live::Hub;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use accounts::{AccountStore, NewToken, NewUser, UserRecord};
 pub use agents::{AgentRecord, AgentStore, NewAgentRecord};
 pub use sqlite::SqliteStore;
+pub use terminals::{NewTerminalSession, TerminalEnd, TerminalStore};
 pub use tickets::*;
 
 /// Errors from a backend, before they reach a boundary.
@@ -50,7 +52,7 @@ impl From<StoreError> for AppError {
 /// backend. Every method that reads or changes org data takes the org id, so
 /// no query can cross orgs by accident.
 #[async_trait]
-pub trait Store: AccountStore + AgentStore + TicketStore + Send + Sync + 'static {
+pub trait Store: AccountStore + AgentStore + TerminalStore + TicketStore + Send + Sync + 'static {
     /// Applies this backend's pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

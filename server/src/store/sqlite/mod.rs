@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agents;
+mod terminals;
 mod tickets;
 
 use super::{Store, StoreError, StoreResult};

@@ -1,0 +1,274 @@
+//! The terminal endpoints under `.../tickets/{ticket_id}/terminals`: list,
+//! open, share context, end, the recording, and the websocket.
+//!
+//! The websocket streams the session's output as binary frames from the
+//! shared log, within a window of bytes the browser has not acknowledged
+//! yet (it acknowledges what xterm.js has drawn), so a flooded tab is never
+//! sent more than it can draw. A watcher lapped by the log (it stopped
+//! reading) gets a fresh screen snapshot instead of the bytes it missed.
+//! Binary frames from the browser are keystrokes, taken only from people
+//! who may type.
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::terminal::output::Read;
+use crate::terminal::session::Session;
+use crate::terminal;
+use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use futures_util::SinkExt;
+use opsdesk_app::error::{AppError, AppResult};
+use opsdesk_app::model::{
+    Me, OpenTerminal, TermClientFrame, TermServerFrame, TerminalScopes, TerminalSession, UpdateTerminal,
+    TERMINAL_ACK_WINDOW,
+};
+use std::sync::Arc;
+
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(ticket_id): Path<String>,
+) -> AppResult<Json<Vec<TerminalSession>>> {
+    Ok(Json(terminal::list(&state, &me, &ticket_id).await?))
+}
+
+pub async fn scopes(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(ticket_id): Path<String>,
+) -> AppResult<Json<TerminalScopes>> {
+    Ok(Json(terminal::scopes(&state, &me, &ticket_id).await?))
+}
+
+pub async fn open(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(ticket_id): Path<String>,
+    ApiJson(body): ApiJson<OpenTerminal>,
+) -> AppResult<(StatusCode, Json<TerminalSession>)> {
+    Ok((StatusCode::CREATED, Json(terminal::open(&state, &me, &ticket_id, body).await?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((ticket_id, session_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateTerminal>,
+) -> AppResult<Json<TerminalSession>> {
+    Ok(Json(terminal::update(&state, &me, &ticket_id, &session_id, body).await?))
+}
+
+pub async fn end(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((ticket_id, session_id)): Path<(String, String)>,
+) -> AppResult<Json<TerminalSession>> {
+    Ok(Json(terminal::end(&state, &me, &ticket_id, &session_id).await?))
+}
+
+/// The asciicast file, streamed. A live session's recording ends at its
+/// last complete event line, so it is always valid asciicast.
+pub async fn recording(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((ticket_id, session_id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let (ticket, path) = terminal::recording(&state, &me, &ticket_id, &session_id).await?;
+    let mut file = tokio::fs::File::open(&path).await.map_err(|_| AppError::not_found("recording"))?;
+    let mut length = file.metadata().await.map_err(AppError::internal)?.len();
+    if state.terminals.get(&session_id).is_some() && length > 0 {
+        // Find the last newline: a recorder may be mid-line.
+        let tail = length.min(256 * 1024);
+        file.seek(std::io::SeekFrom::Start(length - tail)).await.map_err(AppError::internal)?;
+        let mut buffer = vec![0u8; tail as usize];
+        file.read_exact(&mut buffer).await.map_err(AppError::internal)?;
+        length = buffer.iter().rposition(|b| *b == b'\n').map_or(length - tail, |i| length - tail + i as u64 + 1);
+        file.seek(std::io::SeekFrom::Start(0)).await.map_err(AppError::internal)?;
+    }
+    let stream = futures_util::stream::unfold((file.take(length), vec![0u8; 64 * 1024]), |(mut file, mut buffer)| async move {
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => Some((Ok::<_, std::io::Error>(Bytes::copy_from_slice(&buffer[..n])), (file, buffer))),
+            Err(error) => Some((Err(error), (file, buffer))),
+        }
+    });
+    let name = format!("{}-terminal-{}.cast", ticket.ticket_id, &session_id[..session_id.len().min(8)]);
+    let disposition =
+        HeaderValue::from_str(&crate::attachments::content_disposition(&name)).map_err(AppError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-asciicast")),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Frames from browsers: keystrokes (a paste may be large) and small JSON.
+const MAX_CLIENT_FRAME: usize = 64 * 1024;
+/// Output frames can be one whole 64 KiB chunk; the socket buffer stays small.
+const WRITE_BUFFER: usize = 8 * 1024;
+
+/// `GET .../terminals/{session_id}/live`: the terminal websocket (anyone
+/// who may read the ticket watches; operators type).
+pub async fn live(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((ticket_id, session_id)): Path<(String, String)>,
+    upgrade: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let (_, stored) = terminal::find(&state, &me, &ticket_id, &session_id).await?;
+    let session = state.terminals.get(&stored.id).filter(|_| stored.live);
+    let Some(session) = session else {
+        return Err(AppError::conflict("this terminal session has ended: its recording can be replayed"));
+    };
+    Ok(upgrade
+        .read_buffer_size(WRITE_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| async move {
+            let can_type = terminal::can_type(&me);
+            let mut watcher = Watcher { session: session.clone(), me, can_type, socket, sent: 0, acked: 0, id: None };
+            if let Err(error) = watcher.run(stored).await {
+                tracing::debug!("terminal watcher ended: {error}");
+            }
+            if let Some(id) = watcher.id {
+                session.log.leave(id);
+            }
+        }))
+}
+
+struct Watcher {
+    session: Arc<Session>,
+    me: Me,
+    can_type: bool,
+    socket: WebSocket,
+    /// Stream offset handed to the socket.
+    sent: u64,
+    /// Stream offset the browser has drawn.
+    acked: u64,
+    /// Its place among the log's watchers.
+    id: Option<u64>,
+}
+
+fn text(frame: &TermServerFrame) -> Message {
+    Message::Text(serde_json::to_string(frame).expect("frames serialise").into())
+}
+
+impl Watcher {
+    async fn run(&mut self, stored: TerminalSession) -> anyhow::Result<()> {
+        let hello = TermServerFrame::Hello { session: stored, can_type: self.can_type };
+        self.socket.send(text(&hello)).await?;
+        self.reset().await?;
+        let mut output = self.session.log.subscribe();
+        let mut sizes = self.session.sizes();
+        let mut shares = self.session.shares();
+        let mut endings = self.session.endings();
+        sizes.mark_unchanged();
+        shares.mark_unchanged();
+        loop {
+            self.send_output().await?;
+            let ending = endings.borrow().clone();
+            if let Some(ending) = ending {
+                let (end, closed) = self.session.log.end();
+                if closed && self.sent >= end {
+                    let frame = TermServerFrame::Ended { exit_code: ending.exit_code, reason: ending.reason };
+                    self.socket.send(text(&frame)).await?;
+                    self.socket.send(Message::Close(None)).await?;
+                    return Ok(());
+                }
+            }
+            tokio::select! {
+                incoming = self.socket.recv() => match incoming {
+                    Some(Ok(Message::Binary(keys))) => {
+                        if self.can_type {
+                            self.session.type_keys(&self.me.user.id, keys).await;
+                        }
+                    }
+                    Some(Ok(Message::Text(frame))) => match serde_json::from_str::<TermClientFrame>(&frame) {
+                        Ok(TermClientFrame::Ack { offset }) => self.acked = self.acked.max(offset.min(self.sent)),
+                        Ok(TermClientFrame::Resize { cols, rows }) => {
+                            if self.can_type {
+                                self.session.resize(cols, rows).await;
+                            }
+                        }
+                        Err(error) => return self.refuse(&format!("bad frame: {error}")).await,
+                    },
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                    Some(Ok(_)) => {}
+                },
+                changed = output.changed() => if changed.is_err() { return Ok(()) },
+                changed = sizes.changed() => {
+                    if changed.is_ok() {
+                        let (cols, rows) = *sizes.borrow_and_update();
+                        self.socket.send(text(&TermServerFrame::Size { cols, rows })).await?;
+                    }
+                }
+                changed = shares.changed() => {
+                    if changed.is_ok() {
+                        let share_context = *shares.borrow_and_update();
+                        self.socket.send(text(&TermServerFrame::Shared { share_context })).await?;
+                    }
+                }
+                _ = endings.changed() => {}
+            }
+        }
+    }
+
+    /// Sends the current screen and moves this watcher to its offset.
+    async fn reset(&mut self) -> anyhow::Result<()> {
+        let snapshot = self.session.screen.snapshot();
+        let frame = TermServerFrame::Reset { offset: snapshot.offset, cols: snapshot.cols, rows: snapshot.rows };
+        self.socket.send(text(&frame)).await?;
+        self.socket.send(Message::Binary(Bytes::from(snapshot.bytes))).await?;
+        self.sent = snapshot.offset;
+        self.acked = snapshot.offset;
+        match self.id {
+            Some(id) => self.session.log.advanced(id, self.sent),
+            None => self.id = Some(self.session.log.join(self.sent)),
+        }
+        Ok(())
+    }
+
+    /// Sends what the window allows.
+    async fn send_output(&mut self) -> anyhow::Result<()> {
+        loop {
+            let room = TERMINAL_ACK_WINDOW.saturating_sub(self.sent - self.acked);
+            if room == 0 {
+                return Ok(());
+            }
+            match self.session.log.read(self.sent, room as usize) {
+                Read::UpToDate => return Ok(()),
+                Read::Lapped => self.reset().await?,
+                Read::Data(chunks) => {
+                    for chunk in chunks {
+                        self.sent += chunk.len() as u64;
+                        self.socket.feed(Message::Binary(chunk)).await?;
+                    }
+                    self.socket.flush().await?;
+                    if let Some(id) = self.id {
+                        self.session.log.advanced(id, self.sent);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn refuse(&mut self, reason: &str) -> anyhow::Result<()> {
+        let reason: String = reason.chars().take(100).collect();
+        let _ = self.socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: reason.into() }))).await;
+        Ok(())
+    }
+}

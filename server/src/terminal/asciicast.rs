@@ -1,0 +1,461 @@
+//! Recording terminal sessions as asciicast v2 (<https://docs.asciinema.org/manual/asciicast/v2/>).
+//!
+//! A recording is a JSON header line followed by one JSON array per line: `[time, "o", data]` for output,
+//! `[time, "r", "COLSxROWS"]` for a resize and `[time, "m", label]` for a marker, times in seconds since the start.
+//! [`Recorder`] writes one from raw PTY chunks (decoding UTF-8 across chunk boundaries so every line is valid
+//! JSON); [`parse`] reads one back for tests and the ticket page's replay.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The header's fields. `env` typically holds `TERM` and `SHELL`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    pub width: u16,
+    pub height: u16,
+    /// Unix seconds of the recording's start.
+    pub timestamp: i64,
+    pub title: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// Writes an asciicast v2 stream. Each event is handed to the writer as one complete line in a single `write_all`,
+/// so a crash leaves at most the last line torn; wrap files in a `BufWriter` to batch small events.
+#[derive(Debug)]
+pub struct Recorder<W: Write> {
+    writer: W,
+    written: u64,
+    /// The start of a UTF-8 sequence split by the end of the last output chunk (always a valid prefix).
+    carry: [u8; 3],
+    carry_len: usize,
+    /// The latest event time, so times never go backwards even if the caller's clock does.
+    last: Duration,
+    /// Reused buffers: the decoded text and the line being built.
+    text: String,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Recorder<W> {
+    /// Starts a recording by writing the header line.
+    pub fn new(writer: W, header: &Header) -> io::Result<Self> {
+        let mut recorder = Self {
+            writer,
+            written: 0,
+            carry: [0; 3],
+            carry_len: 0,
+            last: Duration::ZERO,
+            text: String::new(),
+            line: Vec::new(),
+        };
+        let line = &mut recorder.line;
+        write!(
+            line,
+            r#"{{"version":2,"width":{},"height":{},"timestamp":{}"#,
+            header.width, header.height, header.timestamp
+        )?;
+        if let Some(title) = &header.title {
+            line.extend_from_slice(br#","title":"#);
+            serde_json::to_writer(&mut *line, title)?;
+        }
+        if !header.env.is_empty() {
+            line.extend_from_slice(br#","env":{"#);
+            // Duplicate keys would make the JSON ambiguous; the first one wins.
+            for (i, (key, value)) in header.env.iter().enumerate() {
+                if header.env[..i].iter().any(|(k, _)| k == key) {
+                    continue;
+                }
+                if i > 0 {
+                    line.push(b',');
+                }
+                serde_json::to_writer(&mut *line, key)?;
+                line.push(b':');
+                serde_json::to_writer(&mut *line, value)?;
+            }
+            line.push(b'}');
+        }
+        line.extend_from_slice(b"}\n");
+        recorder.write_line()?;
+        Ok(recorder)
+    }
+
+    /// Records PTY output at `at` since the start. Invalid UTF-8 becomes U+FFFD; a character split across calls is
+    /// carried over and comes out whole, so nothing is written when the bytes only extend a carried character.
+    pub fn output(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
+        self.text.clear();
+        let mut rest = bytes;
+        if self.carry_len > 0 {
+            rest = self.complete_carry(rest);
+        }
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    self.text.push_str(valid);
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    // Borrowed, no copy: `valid` is known to be UTF-8.
+                    self.text.push_str(&String::from_utf8_lossy(valid));
+                    match e.error_len() {
+                        Some(len) => {
+                            self.text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[len..];
+                        }
+                        None => {
+                            // A valid but unfinished sequence at the end: at most 3 bytes.
+                            self.carry_len = after.len().min(3);
+                            self.carry[..self.carry_len].copy_from_slice(&after[..self.carry_len]);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if self.text.is_empty() {
+            return Ok(());
+        }
+        self.event(at, "o")
+    }
+
+    /// Records a terminal resize.
+    pub fn resize(&mut self, at: Duration, cols: u16, rows: u16) -> io::Result<()> {
+        self.text.clear();
+        let _ = write!(self.text, "{cols}x{rows}"); // writing to a String cannot fail
+        self.event(at, "r")
+    }
+
+    /// Records a marker (a chapter point for replay).
+    pub fn marker(&mut self, at: Duration, label: &str) -> io::Result<()> {
+        self.text.clear();
+        self.text.push_str(label);
+        self.event(at, "m")
+    }
+
+    /// Writes out any held-back partial UTF-8 (as U+FFFD) and flushes; returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.carry_len > 0 {
+            self.carry_len = 0;
+            self.text.clear();
+            self.text.push(char::REPLACEMENT_CHARACTER);
+            self.event(self.last, "o")?;
+        }
+        self.writer.flush()?;
+        Ok(self.writer)
+    }
+
+    /// Bytes of the file so far (the header included), for the session's size.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Feeds the start of `bytes` to the carried partial character; returns the bytes left. Matches what
+    /// `String::from_utf8_lossy` would do on the concatenation.
+    fn complete_carry<'a>(&mut self, bytes: &'a [u8]) -> &'a [u8] {
+        let width: usize = match self.carry[0] {
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            _ => 4,
+        };
+        let take = width.saturating_sub(self.carry_len).min(bytes.len());
+        let mut joined = [0u8; 4];
+        let joined_len = self.carry_len + take;
+        joined[..self.carry_len].copy_from_slice(&self.carry[..self.carry_len]);
+        joined[self.carry_len..joined_len].copy_from_slice(&bytes[..take]);
+        match std::str::from_utf8(&joined[..joined_len]) {
+            Ok(c) => {
+                self.text.push_str(c);
+                self.carry_len = 0;
+                &bytes[take..]
+            }
+            Err(e) => match e.error_len() {
+                // Still unfinished: `bytes` was too short.
+                None if joined_len < 4 => {
+                    self.carry[..joined_len].copy_from_slice(&joined[..joined_len]);
+                    self.carry_len = joined_len;
+                    &bytes[take..]
+                }
+                // Broken: one U+FFFD for the carried bytes and the continuation bytes that fit them.
+                error_len => {
+                    let used = error_len.unwrap_or(joined_len).saturating_sub(self.carry_len).min(take);
+                    self.text.push(char::REPLACEMENT_CHARACTER);
+                    self.carry_len = 0;
+                    &bytes[used..]
+                }
+            },
+        }
+    }
+
+    /// Writes `[time, code, self.text]` as one line.
+    fn event(&mut self, at: Duration, code: &str) -> io::Result<()> {
+        self.last = self.last.max(at);
+        self.line.clear();
+        // Whole microseconds as a plain decimal: exact, and never in exponent notation.
+        write!(self.line, "[{}.{:06},\"{code}\",", self.last.as_secs(), self.last.subsec_micros())?;
+        serde_json::to_writer(&mut self.line, self.text.as_str())?;
+        self.line.extend_from_slice(b"]\n");
+        self.write_line()
+    }
+
+    fn write_line(&mut self) -> io::Result<()> {
+        self.writer.write_all(&self.line)?;
+        self.written += self.line.len() as u64;
+        Ok(())
+    }
+}
+
+/// One event of a recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Seconds since the start.
+    pub time: f64,
+    /// `"o"`, `"i"`, `"r"` or `"m"` (others are passed through for the caller to ignore).
+    pub code: String,
+    pub data: String,
+}
+
+/// Parses an asciicast v2 recording into its header (as JSON) and events. Blank lines are skipped; errors name the
+/// 1-based line.
+pub fn parse(text: &str) -> Result<(Value, Vec<Event>), String> {
+    let mut lines = text.lines().enumerate().map(|(i, line)| (i + 1, line)).filter(|(_, line)| !line.trim().is_empty());
+    let Some((n, first)) = lines.next() else { return Err("empty recording: no header".into()) };
+    let header: Value = serde_json::from_str(first).map_err(|e| format!("line {n}: header is not JSON: {e}"))?;
+    if !header.is_object() {
+        return Err(format!("line {n}: header is not a JSON object"));
+    }
+    if header.get("version").and_then(Value::as_u64) != Some(2) {
+        return Err(format!("line {n}: not an asciicast v2 header"));
+    }
+    let events = lines
+        .map(|(n, line)| {
+            let value: Value = serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
+            match value.as_array().map(Vec::as_slice) {
+                Some([Value::Number(time), Value::String(code), Value::String(data)]) => {
+                    match time.as_f64().filter(|t| t.is_finite() && *t >= 0.0) {
+                        Some(time) => Ok(Event { time, code: code.clone(), data: data.clone() }),
+                        None => Err(format!("line {n}: bad event time")),
+                    }
+                }
+                _ => Err(format!("line {n}: expected [time, code, data]")),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((header, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            width: 80,
+            height: 24,
+            timestamp: 1_700_000_000,
+            title: Some("ticket #7 \"db\"".into()),
+            env: vec![("TERM".into(), "xterm-256color".into()), ("SHELL".into(), "/bin/bash".into())],
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Deterministic xorshift64 so the property tests need no `rand` and always test the same cases.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Records `chunks` as output and returns the file's text.
+    fn record(chunks: &[&[u8]]) -> String {
+        let mut rec = Recorder::new(Vec::new(), &Header::default()).expect("header");
+        for (i, chunk) in chunks.iter().enumerate() {
+            rec.output(ms(i as u64), chunk).expect("output");
+        }
+        let written = rec.bytes_written();
+        let file = rec.finish().expect("finish");
+        assert!(file.len() as u64 >= written);
+        String::from_utf8(file).expect("recording is UTF-8")
+    }
+
+    fn output_data(file: &str) -> String {
+        let (_, events) = parse(file).expect("parses");
+        events.iter().filter(|e| e.code == "o").map(|e| e.data.as_str()).collect()
+    }
+
+    #[test]
+    fn header_and_events_round_trip() {
+        let mut rec = Recorder::new(Vec::new(), &header()).expect("header");
+        rec.output(Duration::new(0, 1_500), b"$ ls\r\n\x1b[1mbold\x1b[0m \"q\" \\").expect("output");
+        rec.resize(Duration::new(1, 234_567_890), 120, 40).expect("resize");
+        rec.marker(Duration::new(2, 0), "ls done").expect("marker");
+        let written = rec.bytes_written();
+        let file = String::from_utf8(rec.finish().expect("finish")).expect("UTF-8");
+        assert_eq!(written, file.len() as u64);
+
+        let lines: Vec<&str> = file.lines().collect();
+        assert_eq!(lines.len(), 4);
+        for line in &lines {
+            serde_json::from_str::<Value>(line).expect("each line is JSON");
+        }
+        assert!(lines[0].starts_with(r#"{"version":2,"width":80,"height":24,"timestamp":1700000000"#));
+        assert_eq!(lines[2], r#"[1.234567,"r","120x40"]"#);
+
+        let (h, events) = parse(&file).expect("parses");
+        assert_eq!(h["version"], 2);
+        assert_eq!(h["title"], "ticket #7 \"db\"");
+        assert_eq!(h["env"]["TERM"], "xterm-256color");
+        assert_eq!(h["env"]["SHELL"], "/bin/bash");
+        assert_eq!(
+            events,
+            vec![
+                Event { time: 0.000001, code: "o".into(), data: "$ ls\r\n\x1b[1mbold\x1b[0m \"q\" \\".into() },
+                Event { time: 1.234567, code: "r".into(), data: "120x40".into() },
+                Event { time: 2.0, code: "m".into(), data: "ls done".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn minimal_header() {
+        let env = vec![("A".into(), "1".into()), ("A".into(), "2".into())];
+        let rec = Recorder::new(Vec::new(), &Header { env, ..Header::default() }).expect("header");
+        let file = String::from_utf8(rec.finish().expect("finish")).expect("UTF-8");
+        assert_eq!(file, "{\"version\":2,\"width\":0,\"height\":0,\"timestamp\":0,\"env\":{\"A\":\"1\"}}\n");
+        let file = record(&[]);
+        assert_eq!(file, "{\"version\":2,\"width\":0,\"height\":0,\"timestamp\":0}\n");
+        assert_eq!(parse(&file).expect("parses").1, vec![]);
+    }
+
+    #[test]
+    fn split_characters_come_out_whole() {
+        let euro = "€".as_bytes(); // 3 bytes
+        assert_eq!(output_data(&record(&[&euro[..1], &euro[1..]])), "€");
+        assert_eq!(output_data(&record(&[&euro[..2], &euro[2..]])), "€");
+        assert_eq!(output_data(&record(&[&euro[..1], &euro[1..2], &euro[2..]])), "€");
+        let crab = "a🦀b".as_bytes(); // 4-byte char in the middle
+        for cut in 0..=crab.len() {
+            assert_eq!(output_data(&record(&[&crab[..cut], &crab[cut..]])), "a🦀b");
+        }
+        // Only the event completing the character is written.
+        let file = record(&[&euro[..1], &euro[1..2], &euro[2..]]);
+        assert_eq!(file.lines().count(), 2);
+    }
+
+    #[test]
+    fn broken_sequences_become_replacement_characters() {
+        assert_eq!(output_data(&record(&[b"a\xe2\x82", b"b"])), "a\u{fffd}b");
+        assert_eq!(output_data(&record(&[b"\xe2", b"\xe2\x82\xac"])), "\u{fffd}€");
+        assert_eq!(output_data(&record(&[b"\xf0\x9f", b"\x80"])), "\u{fffd}");
+        assert_eq!(output_data(&record(&[b"x\xf0\x9f"])), "x\u{fffd}");
+        assert_eq!(output_data(&record(&[b"\xff\xfe\xc0\x80"])), "\u{fffd}".repeat(4));
+    }
+
+    #[test]
+    fn random_garbage_is_valid_json_and_lossless() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for round in 0..500 {
+            let input: Vec<u8> = (0..rng.below(300))
+                .map(|_| match rng.below(5) {
+                    0 => [0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xa6, 0x80, 0xc3, 0xa9, 0xed, 0xa0][rng.below(11)],
+                    1 => b"\"\\\x1b\x00\n\r\t"[rng.below(7)],
+                    2 => rng.next() as u8,
+                    _ => b'a' + rng.below(26) as u8,
+                })
+                .collect();
+            let expected = String::from_utf8_lossy(&input);
+            let mut chunks = Vec::new();
+            let mut rest = input.as_slice();
+            while !rest.is_empty() {
+                let (a, b) = rest.split_at(rng.below(rest.len().min(if round % 2 == 0 { 5 } else { 64 })) + 1);
+                chunks.push(a);
+                rest = b;
+            }
+            let file = record(&chunks);
+            let mut last = 0.0;
+            for line in file.lines().skip(1) {
+                let event: Value = serde_json::from_str(line).expect("valid JSON line");
+                let time = event[0].as_f64().expect("time");
+                assert!(time >= last);
+                last = time;
+            }
+            assert_eq!(output_data(&file), expected);
+            for cut in 0..=input.len().min(40) {
+                assert_eq!(output_data(&record(&[&input[..cut], &input[cut..]])), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn times_are_monotonic_and_microsecond_precise() {
+        let mut rec = Recorder::new(Vec::new(), &Header::default()).expect("header");
+        rec.output(Duration::new(3, 999_999_999), b"a").expect("output");
+        rec.output(Duration::new(1, 0), b"b").expect("output"); // clock went backwards
+        rec.output(Duration::new(4, 1_000), b"c").expect("output");
+        let file = String::from_utf8(rec.finish().expect("finish")).expect("UTF-8");
+        let times: Vec<&str> = file.lines().skip(1).map(|l| &l[1..l.find(',').unwrap_or(1)]).collect();
+        assert_eq!(times, vec!["3.999999", "3.999999", "4.000001"]);
+    }
+
+    #[test]
+    fn finish_flushes_a_dangling_partial_character() {
+        let mut rec = Recorder::new(Vec::new(), &Header::default()).expect("header");
+        rec.output(ms(5), b"ok\xe2\x82").expect("output");
+        let file = String::from_utf8(rec.finish().expect("finish")).expect("UTF-8");
+        let (_, events) = parse(&file).expect("parses");
+        assert_eq!(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), vec!["ok", "\u{fffd}"]);
+        assert_eq!(events[1].time, 0.005);
+    }
+
+    #[test]
+    fn parse_rejects_bad_input() {
+        let err = |text: &str| parse(text).expect_err("should fail");
+        assert!(err("").contains("no header"));
+        assert!(err("{\"version\":1}\n").starts_with("line 1:"));
+        assert!(err("[1]\n").starts_with("line 1:"));
+        assert!(err("not json\n").starts_with("line 1:"));
+        assert!(err("\n{\"version\":\"2\"}\n").starts_with("line 2:"));
+        let head = "{\"version\":2,\"width\":1,\"height\":1}\n";
+        assert!(err(&format!("{head}[0.5,\"o\",\"x\"]\n[1.0,\"o\"]\n")).starts_with("line 3:"));
+        assert!(err(&format!("{head}[\"1\",\"o\",\"x\"]\n")).starts_with("line 2:"));
+        assert!(err(&format!("{head}[-1,\"o\",\"x\"]\n")).starts_with("line 2:"));
+        assert!(err(&format!("{head}[1,\"o\",5]\n")).starts_with("line 2:"));
+        assert!(err(&format!("{head}[1,\"o\",\"x\"\n")).starts_with("line 2:"));
+        let (_, events) = parse(&format!("{head}\n[1,\"o\",\"x\"]\r\n\n")).expect("blank lines and CRLF are fine");
+        assert_eq!(events, vec![Event { time: 1.0, code: "o".into(), data: "x".into() }]);
+    }
+
+    /// Throughput check: `cargo test --release -- --ignored throughput --nocapture`.
+    #[test]
+    #[ignore = "timing, run in release"]
+    fn throughput() {
+        let mut chunk = Vec::new();
+        while chunk.len() < 64 * 1024 {
+            chunk.extend_from_slice("\x1b[32mgreen\x1b[0m text, ünïcödé €🦀, \"quotes\"\r\n".as_bytes());
+        }
+        chunk.truncate(64 * 1024);
+        let mut rng = Rng(7);
+        let garbage: Vec<u8> = (0..64 * 1024).map(|_| rng.next() as u8).collect();
+        for (name, chunk) in [("text", &chunk), ("binary", &garbage)] {
+            let mut rec = Recorder::new(io::sink(), &Header::default()).expect("header");
+            let start = std::time::Instant::now();
+            let rounds = 1000;
+            for i in 0..rounds {
+                rec.output(ms(i), chunk).expect("output");
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!("{name}: {:.0} MB/s", (rounds as f64 * chunk.len() as f64) / secs / 1e6);
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! A session's output stream, shared by every watcher: one bounded log of
+//! the PTY's chunks with absolute byte offsets. The PTY reader appends; each
+//! watcher keeps its own position and reads from the log at its own pace,
+//! so fan-out costs a reference-counted `Bytes` clone per chunk per watcher
+//! and nobody waits for anybody. A watcher that falls further behind than
+//! the log keeps is "lapped" and restarts from a screen snapshot.
+//!
+//! Pacing: while anyone is watching, the reader stays at most
+//! [`LEAD`] bytes ahead of the fastest watcher, so a `cat` of a huge file
+//! runs at the speed the watchers can take instead of being skipped over;
+//! when no watcher makes progress for [`STALL`], the reader stops waiting
+//! (a watcher that stops reading never holds the shell back).
+
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// How many bytes of output the log keeps for watchers behind the head.
+pub const RETAIN: usize = 16 * 1024 * 1024;
+/// How far the reader may run ahead of the fastest watcher.
+pub const LEAD: u64 = 4 * 1024 * 1024;
+/// How long the reader waits for a watcher's progress before going on.
+pub const STALL: Duration = Duration::from_millis(200);
+
+/// What a read at an offset found.
+#[derive(Debug)]
+pub enum Read {
+    /// Chunks starting exactly at the offset, at most the asked size in all.
+    Data(Vec<Bytes>),
+    /// Nothing new yet.
+    UpToDate,
+    /// The offset is older than what the log keeps.
+    Lapped,
+}
+
+struct Inner {
+    chunks: VecDeque<Bytes>,
+    /// Offset of the first kept chunk.
+    start: u64,
+    /// Offset after the last byte.
+    end: u64,
+    retained: usize,
+    /// Each watcher's position (bytes handed to its socket).
+    positions: HashMap<u64, u64>,
+    next_watcher: u64,
+    closed: bool,
+    /// No watcher moved within [`STALL`]: the reader stops waiting until one does.
+    stalled: bool,
+}
+
+pub struct OutputLog {
+    inner: Mutex<Inner>,
+    /// The end offset, for waking watchers.
+    end_tx: watch::Sender<u64>,
+    /// Wakes a reader waiting for watchers' progress.
+    progress: Notify,
+    retain: usize,
+}
+
+impl Default for OutputLog {
+    fn default() -> Self {
+        Self::with_retain(RETAIN)
+    }
+}
+
+impl OutputLog {
+    pub fn with_retain(retain: usize) -> Self {
+        OutputLog {
+            inner: Mutex::new(Inner {
+                chunks: VecDeque::new(),
+                start: 0,
+                end: 0,
+                retained: 0,
+                positions: HashMap::new(),
+                next_watcher: 0,
+                closed: false,
+                stalled: false,
+            }),
+            end_tx: watch::channel(0).0,
+            progress: Notify::new(),
+            retain,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends a chunk and wakes the watchers.
+    pub fn push(&self, chunk: Bytes) {
+        if chunk.is_empty() {
+            return;
+        }
+        let end = {
+            let mut inner = self.lock();
+            inner.end += chunk.len() as u64;
+            inner.retained += chunk.len();
+            inner.chunks.push_back(chunk);
+            while inner.retained > self.retain && inner.chunks.len() > 1 {
+                let Some(old) = inner.chunks.pop_front() else { break };
+                inner.retained -= old.len();
+                inner.start += old.len() as u64;
+            }
+            inner.end
+        };
+        self.end_tx.send_replace(end);
+    }
+
+    /// No more output will come.
+    pub fn close(&self) {
+        let end = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            inner.end
+        };
+        self.end_tx.send_replace(end);
+        self.progress.notify_waiters();
+    }
+
+    /// `(end offset, closed)`.
+    pub fn end(&self) -> (u64, bool) {
+        let inner = self.lock();
+        (inner.end, inner.closed)
+    }
+
+    /// Reads up to `max` bytes from `offset`, without copying.
+    pub fn read(&self, offset: u64, max: usize) -> Read {
+        let inner = self.lock();
+        if offset < inner.start {
+            return Read::Lapped;
+        }
+        if offset >= inner.end {
+            return Read::UpToDate;
+        }
+        let mut out = Vec::new();
+        let mut at = inner.start;
+        let mut taken = 0usize;
+        for chunk in &inner.chunks {
+            let chunk_end = at + chunk.len() as u64;
+            if chunk_end > offset {
+                let from = offset.saturating_sub(at) as usize;
+                let want = (chunk.len() - from).min(max - taken);
+                out.push(chunk.slice(from..from + want));
+                taken += want;
+                if taken >= max {
+                    break;
+                }
+            }
+            at = chunk_end;
+        }
+        Read::Data(out)
+    }
+
+    /// A receiver that changes whenever output arrives or the log closes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.end_tx.subscribe()
+    }
+
+    /// Registers a watcher at `offset`; [`OutputLog::leave`] it when done.
+    pub fn join(&self, offset: u64) -> u64 {
+        let mut inner = self.lock();
+        let id = inner.next_watcher;
+        inner.next_watcher += 1;
+        inner.positions.insert(id, offset);
+        id
+    }
+
+    /// Records a watcher's new position and lets a waiting reader go on.
+    pub fn advanced(&self, watcher: u64, offset: u64) {
+        let mut inner = self.lock();
+        inner.positions.insert(watcher, offset);
+        inner.stalled = false;
+        drop(inner);
+        self.progress.notify_one();
+    }
+
+    pub fn leave(&self, watcher: u64) {
+        self.lock().positions.remove(&watcher);
+        self.progress.notify_one();
+    }
+
+    pub fn watchers(&self) -> usize {
+        self.lock().positions.len()
+    }
+
+    /// Called by the reader after each push: waits while every watcher is
+    /// more than [`LEAD`] behind, for as long as one of them makes progress.
+    pub async fn pace(&self) {
+        loop {
+            let notified = self.progress.notified();
+            {
+                let inner = self.lock();
+                let fastest = inner.positions.values().copied().max();
+                match fastest {
+                    Some(fastest) if !inner.closed && !inner.stalled && inner.end.saturating_sub(fastest) > LEAD => {}
+                    _ => return,
+                }
+            }
+            if tokio::time::timeout(STALL, notified).await.is_err() {
+                self.lock().stalled = true;
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(read: Read) -> Vec<u8> {
+        match read {
+            Read::Data(chunks) => chunks.concat(),
+            other => panic!("expected data, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_start_anywhere_and_respect_the_size() {
+        let log = OutputLog::with_retain(1024);
+        log.push(Bytes::from_static(b"hello "));
+        log.push(Bytes::from_static(b"world"));
+        assert_eq!(data(log.read(0, 100)), b"hello world");
+        assert_eq!(data(log.read(3, 5)), b"lo wo");
+        assert_eq!(data(log.read(6, 100)), b"world");
+        assert!(matches!(log.read(11, 100), Read::UpToDate));
+        assert_eq!(log.end(), (11, false));
+    }
+
+    #[test]
+    fn old_output_goes_and_readers_behind_it_are_lapped() {
+        let log = OutputLog::with_retain(10);
+        for _ in 0..5 {
+            log.push(Bytes::from_static(b"0123"));
+        }
+        assert!(matches!(log.read(0, 100), Read::Lapped));
+        assert_eq!(data(log.read(12, 100)), b"01230123");
+    }
+
+    #[tokio::test]
+    async fn the_reader_waits_for_the_fastest_watcher_but_not_for_a_stalled_one() {
+        let log = std::sync::Arc::new(OutputLog::with_retain(RETAIN));
+        let fast = log.join(0);
+        let _stalled = log.join(0);
+        log.push(Bytes::from(vec![b'x'; LEAD as usize + 1]));
+        let waiting = tokio::spawn({
+            let log = log.clone();
+            async move { log.pace().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        log.advanced(fast, LEAD);
+        waiting.await.unwrap();
+        // Nobody moves: the reader goes on after STALL, and then without waiting.
+        log.push(Bytes::from(vec![b'x'; LEAD as usize + 1]));
+        tokio::time::timeout(STALL * 10, log.pace()).await.unwrap();
+        log.push(Bytes::from_static(b"more"));
+        tokio::time::timeout(STALL / 4, log.pace()).await.unwrap();
+    }
+}
