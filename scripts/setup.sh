@@ -61,6 +61,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The terminal's browser side: xterm.js and its fit addon, served by the site
+# from public/vendor (copied, not committed; cargo-leptos copies public/).
+mkdir -p public/vendor/xterm
+for file in node_modules/@xterm/xterm/lib/xterm.mjs node_modules/@xterm/xterm/css/xterm.css \
+            node_modules/@xterm/addon-fit/lib/addon-fit.mjs; do
+  cmp -s "$file" "public/vendor/xterm/$(basename "$file")" || cp "$file" public/vendor/xterm/
+done
+
 # --- test-only tools ---------------------------------------------------------
 if $want_test; then
   # Debian's Chromium for Playwright: never `npx playwright install`.

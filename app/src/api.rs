@@ -6,8 +6,9 @@
 use crate::error::AppError;
 use crate::model::{
     AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
+    Role, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket,
+    UserView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -231,4 +232,39 @@ pub async fn retry_turn(ticket_id: String) -> Result<MessageAccepted, AppError> 
 #[server(prefix = "/rpc", endpoint = "tickets/files")]
 pub async fn canvas_files(ticket_id: String) -> Result<Vec<CanvasFile>, AppError> {
     ssr::answer(async { ssr::backend()?.canvas_files(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// A ticket's terminal sessions, live and ended.
+#[server(prefix = "/rpc", endpoint = "tickets/terminals")]
+pub async fn ticket_terminals(ticket_id: String) -> Result<Vec<TerminalSession>, AppError> {
+    ssr::answer(async { ssr::backend()?.terminals(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// Where a terminal can open on the ticket's instance (operators).
+#[server(prefix = "/rpc", endpoint = "tickets/terminals/scopes")]
+pub async fn ticket_terminal_scopes(ticket_id: String) -> Result<TerminalScopes, AppError> {
+    ssr::answer(async { ssr::backend()?.terminal_scopes(&ssr::caller()?, &ticket_id).await }.await)
+}
+
+/// Opens a terminal on the ticket (operators).
+#[server(prefix = "/rpc", endpoint = "tickets/terminals/open", input = Json)]
+pub async fn open_ticket_terminal(ticket_id: String, body: OpenTerminal) -> Result<TerminalSession, AppError> {
+    ssr::answer(async { ssr::backend()?.open_terminal(&ssr::caller()?, &ticket_id, body).await }.await)
+}
+
+/// Switches whether a session's commands reach the agents (operators).
+#[server(prefix = "/rpc", endpoint = "tickets/terminals/share", input = Json)]
+pub async fn share_terminal(
+    ticket_id: String,
+    session_id: String,
+    share_context: bool,
+) -> Result<TerminalSession, AppError> {
+    let body = crate::model::UpdateTerminal { share_context };
+    ssr::answer(async { ssr::backend()?.update_terminal(&ssr::caller()?, &ticket_id, &session_id, body).await }.await)
+}
+
+/// Ends a live session (operators).
+#[server(prefix = "/rpc", endpoint = "tickets/terminals/end")]
+pub async fn end_terminal(ticket_id: String, session_id: String) -> Result<TerminalSession, AppError> {
+    ssr::answer(async { ssr::backend()?.end_terminal(&ssr::caller()?, &ticket_id, &session_id).await }.await)
 }

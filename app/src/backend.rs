@@ -5,8 +5,9 @@
 use crate::error::AppResult;
 use crate::model::{
     AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
+    Role, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTerminal,
+    UpdateTicket, UserView,
 };
 use std::sync::Arc;
 
@@ -77,6 +78,22 @@ pub trait Backend: Send + Sync + 'static {
     async fn retry_turn(&self, me: &Me, ticket_id: &str) -> AppResult<MessageAccepted>;
     /// The files of the ticket's canvas directory.
     async fn canvas_files(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<CanvasFile>>;
+    /// The ticket's terminal sessions, live and ended.
+    async fn terminals(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<TerminalSession>>;
+    /// Where a terminal can open on the ticket's instance.
+    async fn terminal_scopes(&self, me: &Me, ticket_id: &str) -> AppResult<TerminalScopes>;
+    /// Opens a terminal on the ticket.
+    async fn open_terminal(&self, me: &Me, ticket_id: &str, body: OpenTerminal) -> AppResult<TerminalSession>;
+    /// Switches a session's context sharing with agents.
+    async fn update_terminal(
+        &self,
+        me: &Me,
+        ticket_id: &str,
+        session_id: &str,
+        body: UpdateTerminal,
+    ) -> AppResult<TerminalSession>;
+    /// Ends a live session.
+    async fn end_terminal(&self, me: &Me, ticket_id: &str, session_id: &str) -> AppResult<TerminalSession>;
 }
 
 /// The shared handle provided as Leptos context.

@@ -33,6 +33,19 @@ pub async fn post_form(url: &str, form: &web_sys::HtmlFormElement) -> Result<(),
         .unwrap_or_else(|_| failed(&format!("the server answered {}", response.status()))))
 }
 
+/// GETs a session route as text (e.g. a terminal recording).
+pub async fn fetch_text(url: &str) -> Result<String, AppError> {
+    let failed = |what: &str| AppError::new(ErrorCode::Internal, format!("{url} could not be read: {what}"));
+    let window = web_sys::window().ok_or_else(|| failed("no window"))?;
+    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| failed("network error"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| failed("no response"))?;
+    if !response.ok() {
+        return Err(failed(&format!("the server answered {}", response.status())));
+    }
+    let text = response.text().map_err(|_| failed("no body"))?;
+    JsFuture::from(text).await.ok().and_then(|v| v.as_string()).ok_or_else(|| failed("not text"))
+}
+
 /// A ticket's live connection: reconnects by itself (backing off up to ten
 /// seconds) and resumes from the last seq the page has, so nothing is lost
 /// or shown twice. Dropping it closes the socket for good.

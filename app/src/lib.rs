@@ -15,6 +15,8 @@ pub mod error;
 pub mod model;
 mod pages;
 pub mod url;
+#[cfg(feature = "hydrate")]
+mod xterm;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -31,6 +33,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The terminal's xterm.js is imported by bare names: map them before any module loads.
+                <script type="importmap">{r#"{"imports":{"xterm":"/vendor/xterm/xterm.mjs","@xterm/addon-fit":"/vendor/xterm/addon-fit.mjs"}}"#}</script>
+                <link rel="stylesheet" href="/vendor/xterm/xterm.css"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

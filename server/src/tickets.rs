@@ -550,8 +550,7 @@ pub async fn follow(state: &AppState, me: &Me, ticket_id: &str, body: FollowTick
 pub async fn delete(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<()> {
     auth::require(me, Permission::Administer)?;
     let ticket = find(state, me, ticket_id).await?;
-    let sessions: Vec<String> =
-        state.store.terminal_sessions(&ticket.id).await?.into_iter().map(|s| s.id).collect();
+    let sessions: Vec<String> = state.store.terminal_sessions(&ticket.id).await?.into_iter().map(|s| s.id).collect();
     let hashes = state.store.delete_ticket(&me.org.id, &ticket.id).await?;
     state.terminals.end_ticket(&ticket.id, "the ticket was deleted");
     crate::terminal::remove_recordings(&state.config.data_dir, &sessions).await;

@@ -4,13 +4,15 @@
 use crate::accounts::{self, UserInput};
 use crate::conversation;
 use crate::state::AppState;
+use crate::terminal;
 use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
     AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, PostMessage, Review, ReviewRequest, Role, Source,
-    TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
+    Role, Source, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry,
+    UpdateTerminal, UpdateTicket, UserView,
 };
 
 #[async_trait::async_trait]
@@ -115,5 +117,31 @@ impl Backend for AppState {
 
     async fn canvas_files(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<CanvasFile>> {
         conversation::files(self, me, ticket_id).await
+    }
+
+    async fn terminals(&self, me: &Me, ticket_id: &str) -> AppResult<Vec<TerminalSession>> {
+        terminal::list(self, me, ticket_id).await
+    }
+
+    async fn terminal_scopes(&self, me: &Me, ticket_id: &str) -> AppResult<TerminalScopes> {
+        terminal::scopes(self, me, ticket_id).await
+    }
+
+    async fn open_terminal(&self, me: &Me, ticket_id: &str, body: OpenTerminal) -> AppResult<TerminalSession> {
+        terminal::open(self, me, ticket_id, body).await
+    }
+
+    async fn update_terminal(
+        &self,
+        me: &Me,
+        ticket_id: &str,
+        session_id: &str,
+        body: UpdateTerminal,
+    ) -> AppResult<TerminalSession> {
+        terminal::update(self, me, ticket_id, session_id, body).await
+    }
+
+    async fn end_terminal(&self, me: &Me, ticket_id: &str, session_id: &str) -> AppResult<TerminalSession> {
+        terminal::end(self, me, ticket_id, session_id).await
     }
 }

@@ -189,7 +189,9 @@ pub fn undelivered_for(timeline: &[TimelineEntry], agent_id: &str) -> Vec<i64> {
                     && proposer.get(cmd_id.as_str()) == Some(&agent_id)
             }
             // Typed in a terminal: only while its session shares context.
-            TimelineEvent::CommandRan { ran_by: RanBy::Person, terminal, .. } => terminal.as_ref().is_none_or(|t| t.shared),
+            TimelineEvent::CommandRan { ran_by: RanBy::Person, terminal, .. } => {
+                terminal.as_ref().is_none_or(|t| t.shared)
+            }
             _ => false,
         })
         .map(|e| e.seq)

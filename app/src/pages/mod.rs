@@ -8,6 +8,7 @@ mod login;
 mod markdown;
 mod projects;
 mod raise;
+mod terminal;
 mod ticket;
 mod tickets;
 

@@ -208,6 +208,8 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                         <CommentBox ticket_id=comment_id.clone() version can_operate/>
                     </Show>
                 </section>
+                <super::terminal::TerminalPanel ticket_id=ticket.ticket_id.clone() entries=live.entries
+                    can_operate=Signal::derive(can_operate) active=Signal::derive(move || !status.get().is_done())/>
             </div>
             <aside class="ticket-side">
                 <AgentsPanel assigned/>

@@ -17,13 +17,14 @@
 //! (`deny_unknown_fields`); optional request fields are `nullable` where the
 //! handler takes an `Option`.
 
+use crate::terminal::pty::{MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS};
 use opsdesk_app::error::ErrorCode;
 use opsdesk_app::model::{
     AgentActivity, AgentKind, AuthorType, Category, CommandAction, ProtocolRole, RanBy, ReviewStatus, Role, Severity,
     Source, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE, MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS,
     MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS, MAX_AGENT_NAME_CHARS,
     MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS,
-    MAX_PAGE_SIZE, MAX_PROMPT_SUGGESTIONS, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN,
+    MAX_PAGE_SIZE, MAX_PROMPT_SUGGESTIONS, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN, TERMINAL_ACK_WINDOW,
 };
 use serde_json::{json, Map, Value};
 
@@ -43,6 +44,9 @@ const MAX_ASSIGNED_AGENTS: usize = 8;
 const MAX_REASON_CHARS: usize = 2_000;
 const MAX_WAIT_SECS: u64 = 60;
 const MAX_SERVED_FILE_MIB: u64 = 16;
+
+/// Live terminals one ticket may have at once (private to `crate::terminal`).
+const MAX_TERMINALS_PER_TICKET: usize = 4;
 
 /// Every agent activity (a plain serde enum, without `ALL`). The exhaustive
 /// `match` in the tests stops this list from missing one added later.
@@ -140,7 +144,8 @@ fn tags() -> Value {
         { "name": "identity", "description": "The caller, the org's people, API tokens, instances, agents." },
         {
             "name": "tickets",
-            "description": "Support tickets: review, create, list, update, comment, attach; work them with agents.",
+            "description": "Support tickets: review, create, list, update, comment, attach; work them with agents \
+                and shared terminals.",
         },
         { "name": "agents", "description": "Built-in agents over the agent protocol." },
     ])
@@ -155,6 +160,7 @@ fn paths() -> Value {
         .chain(identity_paths())
         .chain(ticket_paths())
         .chain(conversation_paths())
+        .chain(terminal_paths())
         .chain(agent_paths())
     {
         paths.insert(path, item);
@@ -517,8 +523,10 @@ fn decide_command() -> Op {
     Op::new("decideCommand", "tickets", "Approve, reject or ignore a proposed command, or execute it now (operators)")
         .doc(
             "`approve` and `reject` go to the agent with the next message; `ignore` sends nothing. `execute` runs \
-            the command now on the ticket's instance, in its canvas directory: its `command_ran` entry follows on \
-            the timeline, and its output reaches the agent with the next message.",
+            the command now on the ticket's instance, in its canvas directory: typed into the ticket's first live \
+            shell terminal (opened if there is none) where the instance has a shell, else run directly. Its \
+            `command_ran` entry follows on the timeline, and its output reaches the agent with the next message \
+            (from a terminal, only while the session shares context).",
         )
         .json_body("DecideCommandRequest", true)
         .response(200, json_response("The `command_decided` entry.", sref("TimelineEntry")))
@@ -624,6 +632,172 @@ fn watch_ticket() -> Op {
         .errors(COMMON_ERRORS)
         .response(400, not_upgrade)
         .describe(404, "No such ticket (checked once the request is a websocket upgrade).")
+}
+
+fn terminal_paths() -> Vec<(String, Value)> {
+    let session = || json!([pref("TicketId"), pref("SessionId")]);
+    vec![
+        (
+            format!("{TICKETS}/{{ticket_id}}/terminals"),
+            json!({
+                "parameters": [pref("TicketId")],
+                "get": list_terminals().build(),
+                "post": open_terminal().build(),
+            }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/terminals/scopes"),
+            json!({ "parameters": [pref("TicketId")], "get": list_terminal_scopes().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/terminals/{{session_id}}"),
+            json!({ "parameters": session(), "patch": update_terminal().build(), "delete": end_terminal().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/terminals/{{session_id}}/recording"),
+            json!({ "parameters": session(), "get": get_terminal_recording().build() }),
+        ),
+        (
+            format!("{TICKETS}/{{ticket_id}}/terminals/{{session_id}}/live"),
+            json!({ "parameters": session(), "get": watch_terminal().build() }),
+        ),
+    ]
+}
+
+/// A link from a response carrying a terminal session (`id`) to an operation on it.
+fn session_link(operation_id: &str) -> Value {
+    json!({
+        "operationId": operation_id,
+        "parameters": { "ticket_id": "$request.path.ticket_id", "session_id": "$response.body#/id" },
+    })
+}
+
+fn list_terminals() -> Op {
+    Op::new("listTerminals", "tickets", "The ticket's terminal sessions, live and ended")
+        .response(200, json_response("The sessions, oldest first.", array(sref("TerminalSession"))))
+        .errors(COMMON_ERRORS)
+}
+
+fn open_terminal() -> Op {
+    let mut created = json_response("The new session, live.", sref("TerminalSession"));
+    created["links"] = json!({
+        "UpdateTerminal": session_link("updateTerminal"),
+        "EndTerminal": session_link("endTerminal"),
+        "GetTerminalRecording": session_link("getTerminalRecording"),
+    });
+    Op::new("openTerminal", "tickets", "Open a shared terminal on the ticket's instance (operators)")
+        .doc(
+            "Starts a shell on the ticket's instance (or in one of its containers: see `listTerminalScopes`), in \
+            the ticket's canvas directory, recorded as asciicast from the first byte. Everyone who may read the \
+            ticket can watch it live (`watchTerminal`); operators type. Commands typed in it land on the \
+            timeline as `command_ran` entries with `terminal` set, and reach the agents while the session shares \
+            context (`updateTerminal`). The body may be `{}`: the scope defaults to the instance's shell.",
+        )
+        .json_body("OpenTerminalRequest", true)
+        .response(201, created)
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+        .describe(
+            409,
+            &format!(
+                "The ticket is resolved or closed (reopen it first), or it already has \
+                {MAX_TERMINALS_PER_TICKET} live terminals, or the server runs as many as it allows: close one first."
+            ),
+        )
+        .describe(
+            422,
+            "The scope cannot open here (`fields.scope` says why): the instance has no shell or no such \
+            container, or `kind` is unknown.",
+        )
+}
+
+fn list_terminal_scopes() -> Op {
+    Op::new("listTerminalScopes", "tickets", "Where a terminal can open on the ticket's instance (operators)")
+        .doc("The instance's shell when it has one, then each container it lists; open one with `openTerminal`.")
+        .response(200, json_response("The choices.", sref("TerminalScopes")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+}
+
+fn update_terminal() -> Op {
+    Op::new("updateTerminal", "tickets", "Share a terminal's commands with the agents, or stop sharing (operators)")
+        .doc(
+            "While `share_context` is on, each command typed in the session goes to the agents, with its output, \
+            with the next message; its `command_ran` entry is recorded either way. A change adds a \
+            `terminal_shared` entry; the current value again changes nothing.",
+        )
+        .json_body("UpdateTerminalRequest", true)
+        .response(200, json_response("The session.", sref("TerminalSession")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+        .describe(404, "No such ticket, or no such terminal session on it.")
+        .describe(409, "The session has ended.")
+}
+
+fn end_terminal() -> Op {
+    Op::new("endTerminal", "tickets", "End a live terminal session (operators)")
+        .doc(
+            "Stops the shell and waits (up to 10 seconds) for its recording to be complete; a `terminal_closed` \
+            entry follows on the timeline. The session and its recording stay.",
+        )
+        .response(200, json_response("The ended session (`live: false`).", sref("TerminalSession")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+        .describe(404, "No such ticket, or no such terminal session on it.")
+        .describe(409, "The session has ended already.")
+}
+
+fn get_terminal_recording() -> Op {
+    let ok = json!({
+        "description": "The recording, asciicast v2: a JSON header line (`version` 2, `width`, `height`, \
+            `timestamp`, …), then one JSON array per line: `[time, \"o\", data]` for output, \
+            `[time, \"r\", \"COLSxROWS\"]` for a resize, `[time, \"m\", label]` for a marker, times in seconds \
+            since the start. A live session's recording so far, up to its last complete line.",
+        "headers": {
+            "Content-Disposition": {
+                "required": true,
+                "description": "`attachment; filename=\"<ticket>-terminal-<id>.cast\"`: browsers save it.",
+                "schema": { "type": "string", "pattern": "^attachment" },
+            },
+        },
+        "content": { "application/x-asciicast": { "schema": string() } },
+    });
+    Op::new("getTerminalRecording", "tickets", "Download a terminal session's recording (asciicast v2)")
+        .response(200, ok)
+        .errors(COMMON_ERRORS)
+        .describe(404, "No such ticket, no such terminal session on it, or no recording.")
+}
+
+fn watch_terminal() -> Op {
+    let not_upgrade = json!({
+        "description": "Not a websocket upgrade request (a plain-text body, not the error format).",
+        "content": { "text/plain": { "schema": string() } },
+    });
+    Op::new("watchTerminal", "tickets", "A terminal live, over a websocket (operators type)")
+        .doc(&format!(
+            "A websocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`). Binary frames carry the \
+            terminal's bytes both ways: its output to every watcher, and keystrokes to the shell (taken only from \
+            operators; anyone else who may read the ticket watches). Text frames are JSON objects tagged by \
+            `type`. Server → client: `hello` `{{session, can_type}}` first (a `TerminalSession`, and whether this \
+            watcher may type); `reset` `{{offset, cols, rows}}`, followed by one binary frame with the current \
+            screen: clear the terminal, size it, draw that frame; the stream goes on from byte `offset` (sent \
+            after `hello`, and again to a watcher that fell too far behind); `size` `{{cols, rows}}` (the \
+            terminal was resized); `shared` `{{share_context}}` (context sharing was switched); `ended` \
+            `{{exit_code, reason}}` (`exit_code` may be `null`; the socket closes after it). Client → server: \
+            `ack` `{{offset}}`, every stream byte before `offset` is drawn (the server keeps at most {} MiB \
+            unacknowledged in flight: a client that does not ack stalls); `resize` `{{cols, rows}}` (operators \
+            only; clamped to {MIN_COLS}–{MAX_COLS} columns and {MIN_ROWS}–{MAX_ROWS} rows). A malformed text \
+            frame closes the socket with code 1008.",
+            TERMINAL_ACK_WINDOW / (1024 * 1024),
+        ))
+        .response(101, json!({ "description": "Switching protocols: the websocket is open." }))
+        .errors(COMMON_ERRORS)
+        .response(400, not_upgrade)
+        .describe(
+            404,
+            "No such ticket, or no such terminal session on it (checked once the request is a websocket upgrade).",
+        )
+        .describe(409, "The session has ended: replay its recording (`getTerminalRecording`) instead.")
 }
 
 fn agent_paths() -> Vec<(String, Value)> {
@@ -771,6 +945,11 @@ fn parameters() -> Value {
             "description": "A file's `path` in the canvas directory, as listed; may contain `/`.",
             "schema": { "type": "string", "minLength": 1 },
         },
+        "SessionId": {
+            "name": "session_id", "in": "path", "required": true,
+            "description": "A terminal session's `id`.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
         "AgentSlug": {
             "name": "slug", "in": "path", "required": true,
             "description": "A built-in agent's slug, e.g. `runbook`.",
@@ -856,6 +1035,8 @@ fn schemas() -> Value {
         agent_request_schemas(),
         protocol_schemas(),
         live_schemas(),
+        terminal_scope_schemas(),
+        terminal_schemas(),
     ] {
         if let Value::Object(part) = part {
             schemas.extend(part);
@@ -1203,6 +1384,33 @@ fn timeline_kinds() -> Vec<(&'static str, &'static str, Properties)> {
                 ("ran_by", sref("RanBy")),
                 ("agent", sref("AgentRef").doc("The agent that ran it.")),
                 ("truncated", json!({ "type": "boolean" })),
+                ("terminal", sref("TerminalRun").doc("Set when a person typed it in a ticket terminal.")),
+            ],
+        ),
+        (
+            "terminal_opened",
+            "A person opened a terminal on the ticket.",
+            vec![
+                ("session_id", string()),
+                ("scope", sref("TerminalScope")),
+                ("instance", string().doc("The instance's name.")),
+            ],
+        ),
+        (
+            "terminal_shared",
+            "A terminal's context sharing with the agents was switched.",
+            vec![("session_id", string()), ("share_context", json!({ "type": "boolean" }))],
+        ),
+        (
+            "terminal_closed",
+            "A terminal session ended; its recording is complete.",
+            vec![
+                ("session_id", string()),
+                (
+                    "exit_code",
+                    json!({ "type": "integer", "format": "int32", "description": "Absent when it was killed." }),
+                ),
+                ("reason", string()),
             ],
         ),
         (
@@ -1223,7 +1431,8 @@ fn timeline_optional(kind: &str) -> &'static [&'static str] {
     match kind {
         "agent_reply" => &["reasoning"],
         "command_decided" => &["reason"],
-        "command_ran" => &["cmd_id", "exit_code", "agent"],
+        "command_ran" => &["cmd_id", "exit_code", "agent", "terminal"],
+        "terminal_closed" => &["exit_code"],
         _ => &[],
     }
 }
@@ -1661,6 +1870,91 @@ fn live_schemas() -> Value {
     Value::Object(schemas)
 }
 
+/// Where a terminal runs (serde `tag = "kind"`, snake_case).
+fn terminal_scope_schemas() -> Value {
+    let mut schemas = Map::new();
+    let mut one_of = Vec::new();
+    let mut mapping = Map::new();
+    for (kind, description, fields) in [
+        ("shell", "The instance's own shell (administrator access to the instance).", vec![]),
+        (
+            "container",
+            "A shell inside one of the instance's containers.",
+            vec![("name", string().doc("As `listTerminalScopes` names it (`pod/container` on Kubernetes)."))],
+        ),
+    ] {
+        let name = format!("TerminalScope{}", camel_case(kind));
+        let mut properties = vec![("kind", json!({ "type": "string", "enum": [kind] }))];
+        properties.extend(fields);
+        schemas.insert(name.clone(), record(properties).doc(description));
+        one_of.push(sref(&name));
+        mapping.insert(kind.to_owned(), format!("#/components/schemas/{name}").into());
+    }
+    schemas.insert(
+        "TerminalScope".to_owned(),
+        json!({
+            "description": "Where a terminal's shell runs on the ticket's instance; `kind` says which.",
+            "oneOf": one_of,
+            "discriminator": { "propertyName": "kind", "mapping": mapping },
+        }),
+    );
+    Value::Object(schemas)
+}
+
+/// Terminal sessions, where they can open, how a typed command is recorded,
+/// and the request bodies.
+fn terminal_schemas() -> Value {
+    let boolean = |description: &str| json!({ "type": "boolean", "description": description });
+    let mut scope = sref("TerminalScope").doc("Where the shell runs (a `scope` of `listTerminalScopes`).");
+    scope["default"] = json!({ "kind": "shell" });
+    json!({
+        "TerminalSession": record(vec![
+            ("id", string()),
+            ("ticket_id", string().doc("The ticket's internal id (paths accept it).")),
+            ("scope", sref("TerminalScope")),
+            ("instance_id", string()),
+            ("started_by", sref("PersonRef").nullable()),
+            ("started_at", date_time()),
+            ("ended_at", date_time().nullable().doc("`null` until the session has ended.")),
+            (
+                "exit_code",
+                json!({ "type": "integer", "format": "int32" })
+                    .nullable()
+                    .doc("The shell's exit code; `null` while live or when it was killed."),
+            ),
+            ("end_reason", string().nullable().doc("Why it ended (`the shell exited`, `closed by Ada`, …).")),
+            ("live", boolean("Whether the shell runs now: it can be watched, and typed in by operators.")),
+            ("share_context", boolean("Whether the commands typed here go to the agents with the next message.")),
+            ("cols", json!({ "type": "integer", "minimum": MIN_COLS, "maximum": MAX_COLS })),
+            ("rows", json!({ "type": "integer", "minimum": MIN_ROWS, "maximum": MAX_ROWS })),
+            ("integrated", boolean("Whether the shell reports its commands, so that they land on the timeline.")),
+            ("recording_bytes", count().doc("Size of the asciicast recording so far, in bytes.")),
+        ]).doc("A terminal session on a ticket, live or ended."),
+        "ScopeChoice": record(vec![
+            ("scope", sref("TerminalScope")),
+            ("label", string().doc("For people: `prod-eu shell`, `container web-1`.")),
+        ]).doc("A place a terminal can be opened."),
+        "TerminalScopes": record(vec![
+            ("instance_id", string()),
+            ("instance_name", string()),
+            ("scopes", array(sref("ScopeChoice")).doc("The instance's shell first (if any), then its containers.")),
+            ("containers_error", string().nullable().doc("Why the containers could not be listed, if they could not.")),
+        ]).doc("Where a terminal can open on the ticket's instance."),
+        "TerminalRun": record(vec![
+            ("session_id", string().doc("The terminal session it was typed in.")),
+            ("started_at", date_time()),
+            ("ended_at", date_time()),
+            ("shared", boolean("Whether the session shared it with the agents.")),
+        ]).doc("How a command typed in a ticket terminal was recorded."),
+        "OpenTerminalRequest": input(&[], vec![("scope", scope)]).example(json!({ "scope": { "kind": "shell" } })),
+        "UpdateTerminalRequest": input(
+            &["share_context"],
+            vec![("share_context", boolean("Whether the commands typed in this session reach the agents."))],
+        )
+        .example(json!({ "share_context": true })),
+    })
+}
+
 // --- schema helpers -------------------------------------------------------
 
 /// An object's fields, in order, with their schemas.
@@ -1797,9 +2091,10 @@ mod tests {
         AgentFile, AgentRef, AgentView, ApiTokenView, AssignAgents, Attachment, CanvasFile, ClarificationAnswer,
         ClarifyingQuestion, ClientFrame, CloseTicket, CommandDecision, CreateTicket, DecideCommand, DuplicateCandidate,
         EventsPage, ExecutedCommand, Finding, FindingLevel, FollowTicket, Me, MessageAccepted, MessageData, NewAgent,
-        NewApiToken, NewComment, OrgView, Pagination, PersonRef, PostMessage, ProtocolCommand, ProtocolMessage, Review,
-        ReviewRequest, SendMessageRequest, SendMessageResponse, ServerFrame, Ticket, TicketDetail, TicketPage,
-        TimelineEntry, TimelineEvent, UpdateTicket, UrlConfig, UserView,
+        NewApiToken, NewComment, OpenTerminal, OrgView, Pagination, PersonRef, PostMessage, ProtocolCommand,
+        ProtocolMessage, Review, ReviewRequest, ScopeChoice, SendMessageRequest, SendMessageResponse, ServerFrame,
+        TerminalRun, TerminalScope, TerminalScopes, TerminalSession, Ticket, TicketDetail, TicketPage, TimelineEntry,
+        TimelineEvent, UpdateTerminal, UpdateTicket, UrlConfig, UserView,
     };
     use std::collections::BTreeSet;
 
@@ -1854,7 +2149,7 @@ mod tests {
             assert!(doc.pointer(&reference[1..]).is_some(), "{reference} points nowhere");
         }
         // Discriminator mappings are references too.
-        for union in ["TimelineEntry", "ServerFrame"] {
+        for union in ["TimelineEntry", "ServerFrame", "TerminalScope"] {
             for target in doc["components"]["schemas"][union]["discriminator"]["mapping"].as_object().unwrap().values()
             {
                 assert!(doc.pointer(&target.as_str().unwrap()[1..]).is_some(), "{target} points nowhere");
@@ -1867,7 +2162,7 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         let all = operations(&doc);
-        assert_eq!(all.len(), 32, "every route of the API is described");
+        assert_eq!(all.len(), 39, "every route of the API is described");
         for (path, method, operation) in all {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");
@@ -2164,6 +2459,42 @@ mod tests {
                 truncated: true,
                 terminal: None,
             },
+            TimelineEvent::CommandRan {
+                cmd_id: None,
+                command: "df -h /".into(),
+                output: "/dev/sda1  40G  39G  1G  98% /".into(),
+                exit_code: Some(0),
+                ran_by: RanBy::Person,
+                agent: None,
+                truncated: false,
+                terminal: Some(TerminalRun {
+                    session_id: "0195-s1".into(),
+                    started_at: time(),
+                    ended_at: time(),
+                    shared: true,
+                }),
+            },
+            TimelineEvent::TerminalOpened {
+                session_id: "0195-s1".into(),
+                scope: TerminalScope::Shell,
+                instance: "local".into(),
+            },
+            TimelineEvent::TerminalOpened {
+                session_id: "0195-s2".into(),
+                scope: TerminalScope::Container { name: "payments/web-1".into() },
+                instance: "prod-eu".into(),
+            },
+            TimelineEvent::TerminalShared { session_id: "0195-s1".into(), share_context: true },
+            TimelineEvent::TerminalClosed {
+                session_id: "0195-s1".into(),
+                exit_code: Some(0),
+                reason: "the shell exited".into(),
+            },
+            TimelineEvent::TerminalClosed {
+                session_id: "0195-s2".into(),
+                exit_code: None,
+                reason: "closed by Ada".into(),
+            },
             TimelineEvent::FileWritten { path: "check.sh".into(), size: 6, agent: agent() },
             TimelineEvent::FileRefused {
                 path: "../etc/passwd".into(),
@@ -2191,7 +2522,10 @@ mod tests {
                 | TimelineEvent::CommandDecided { .. }
                 | TimelineEvent::CommandRan { .. }
                 | TimelineEvent::FileWritten { .. }
-                | TimelineEvent::FileRefused { .. } => {}
+                | TimelineEvent::FileRefused { .. }
+                | TimelineEvent::TerminalOpened { .. }
+                | TimelineEvent::TerminalShared { .. }
+                | TimelineEvent::TerminalClosed { .. } => {}
             }
         }
         events
@@ -2335,6 +2669,68 @@ mod tests {
     }
 
     #[test]
+    fn terminals_match_their_schemas() {
+        let live = TerminalSession {
+            id: "0195-s1".into(),
+            ticket_id: "0195-t12".into(),
+            scope: TerminalScope::Shell,
+            instance_id: "i-1".into(),
+            started_by: Some(person()),
+            started_at: time(),
+            ended_at: None,
+            exit_code: None,
+            end_reason: None,
+            live: true,
+            share_context: false,
+            cols: 100,
+            rows: 30,
+            integrated: true,
+            recording_bytes: 4096,
+        };
+        assert_conforms("TerminalSession", &live);
+        let ended = TerminalSession {
+            scope: TerminalScope::Container { name: "payments/web-1".into() },
+            started_by: None,
+            ended_at: Some(time()),
+            exit_code: Some(130),
+            end_reason: Some("the shell exited".into()),
+            live: false,
+            share_context: true,
+            integrated: false,
+            ..live.clone()
+        };
+        assert_conforms("TerminalSession", &ended);
+        // Killed (no exit code), and a live container.
+        assert_conforms(
+            "TerminalSession",
+            TerminalSession { scope: TerminalScope::Shell, exit_code: None, ..ended.clone() },
+        );
+        assert_conforms("TerminalSession", TerminalSession { scope: ended.scope.clone(), ..live.clone() });
+        let scopes = TerminalScopes {
+            instance_id: "i-1".into(),
+            instance_name: "prod-eu".into(),
+            scopes: vec![
+                ScopeChoice { scope: TerminalScope::Shell, label: "prod-eu shell".into() },
+                ScopeChoice {
+                    scope: TerminalScope::Container { name: "payments/web-1".into() },
+                    label: "container payments/web-1".into(),
+                },
+            ],
+            containers_error: None,
+        };
+        assert_conforms("TerminalScopes", &scopes);
+        assert_conforms(
+            "TerminalScopes",
+            TerminalScopes { scopes: vec![], containers_error: Some("kubectl: not found".into()), ..scopes },
+        );
+        // A scope's fields belong to its kind.
+        let doc = document();
+        assert!(check(&doc, &sref("TerminalScope"), &json!({ "kind": "shell", "name": "web-1" }), "scope").is_err());
+        assert!(check(&doc, &sref("TerminalScope"), &json!({ "kind": "container" }), "scope").is_err());
+        assert!(check(&doc, &sref("TerminalScope"), &json!({ "kind": "vm" }), "scope").is_err());
+    }
+
+    #[test]
     fn reviews_match_their_schema() {
         let review = Review {
             review_id: "0195-r1".into(),
@@ -2472,6 +2868,18 @@ mod tests {
             CommandDecision { cmd_id: "0195-c1".into(), action: CommandAction::Reject, reason: None },
         );
         assert_request_matches("DecideCommandRequest", DecideCommand { action: CommandAction::Execute, reason: None });
+        assert_request_matches("OpenTerminalRequest", OpenTerminal::default());
+        assert_request_matches(
+            "OpenTerminalRequest",
+            OpenTerminal { scope: TerminalScope::Container { name: "web-1".into() } },
+        );
+        assert_request_matches("UpdateTerminalRequest", UpdateTerminal { share_context: true });
+        // An empty body opens the instance's shell, as the schema's default says.
+        assert_eq!(serde_json::from_value::<OpenTerminal>(json!({})).unwrap(), OpenTerminal::default());
+        assert_eq!(
+            document()["components"]["schemas"]["OpenTerminalRequest"]["properties"]["scope"]["default"],
+            serde_json::to_value(TerminalScope::default()).unwrap()
+        );
         // The agent protocol, with every optional field present.
         let message = ProtocolMessage {
             role: ProtocolRole::User,

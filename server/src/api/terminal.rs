@@ -12,9 +12,9 @@
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::state::AppState;
+use crate::terminal;
 use crate::terminal::output::Read;
 use crate::terminal::session::Session;
-use crate::terminal;
 use axum::body::Body;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -92,13 +92,14 @@ pub async fn recording(
         length = buffer.iter().rposition(|b| *b == b'\n').map_or(length - tail, |i| length - tail + i as u64 + 1);
         file.seek(std::io::SeekFrom::Start(0)).await.map_err(AppError::internal)?;
     }
-    let stream = futures_util::stream::unfold((file.take(length), vec![0u8; 64 * 1024]), |(mut file, mut buffer)| async move {
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => Some((Ok::<_, std::io::Error>(Bytes::copy_from_slice(&buffer[..n])), (file, buffer))),
-            Err(error) => Some((Err(error), (file, buffer))),
-        }
-    });
+    let stream =
+        futures_util::stream::unfold((file.take(length), vec![0u8; 64 * 1024]), |(mut file, mut buffer)| async move {
+            match file.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(n) => Some((Ok::<_, std::io::Error>(Bytes::copy_from_slice(&buffer[..n])), (file, buffer))),
+                Err(error) => Some((Err(error), (file, buffer))),
+            }
+        });
     let name = format!("{}-terminal-{}.cast", ticket.ticket_id, &session_id[..session_id.len().min(8)]);
     let disposition =
         HeaderValue::from_str(&crate::attachments::content_disposition(&name)).map_err(AppError::internal)?;

@@ -1148,7 +1148,9 @@ fn describe_event(event: &TimelineEvent) -> (String, String) {
             let verb = if *share_context { "started" } else { "stopped" };
             (format!("{verb} sharing the terminal's commands with agents"), String::new())
         }
-        TimelineEvent::TerminalClosed { reason, .. } => (format!("terminal ended: {}", one_line(reason)), String::new()),
+        TimelineEvent::TerminalClosed { reason, .. } => {
+            (format!("terminal ended: {}", one_line(reason)), String::new())
+        }
         TimelineEvent::FileWritten { path, size, agent } => (
             format!("{} wrote {} ({})", one_line(&agent.name), one_line(path), human_size(*size as i64)),
             String::new(),

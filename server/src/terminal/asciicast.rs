@@ -9,8 +9,6 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use serde_json::Value;
-
 /// The header's fields. `env` typically holds `TERM` and `SHELL`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Header {
@@ -206,48 +204,13 @@ impl<W: Write> Recorder<W> {
     }
 }
 
-/// One event of a recording.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// Seconds since the start.
-    pub time: f64,
-    /// `"o"`, `"i"`, `"r"` or `"m"` (others are passed through for the caller to ignore).
-    pub code: String,
-    pub data: String,
-}
-
-/// Parses an asciicast v2 recording into its header (as JSON) and events. Blank lines are skipped; errors name the
-/// 1-based line.
-pub fn parse(text: &str) -> Result<(Value, Vec<Event>), String> {
-    let mut lines = text.lines().enumerate().map(|(i, line)| (i + 1, line)).filter(|(_, line)| !line.trim().is_empty());
-    let Some((n, first)) = lines.next() else { return Err("empty recording: no header".into()) };
-    let header: Value = serde_json::from_str(first).map_err(|e| format!("line {n}: header is not JSON: {e}"))?;
-    if !header.is_object() {
-        return Err(format!("line {n}: header is not a JSON object"));
-    }
-    if header.get("version").and_then(Value::as_u64) != Some(2) {
-        return Err(format!("line {n}: not an asciicast v2 header"));
-    }
-    let events = lines
-        .map(|(n, line)| {
-            let value: Value = serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
-            match value.as_array().map(Vec::as_slice) {
-                Some([Value::Number(time), Value::String(code), Value::String(data)]) => {
-                    match time.as_f64().filter(|t| t.is_finite() && *t >= 0.0) {
-                        Some(time) => Ok(Event { time, code: code.clone(), data: data.clone() }),
-                        None => Err(format!("line {n}: bad event time")),
-                    }
-                }
-                _ => Err(format!("line {n}: expected [time, code, data]")),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((header, events))
-}
+// Parsing lives with the shared models: the ticket page replays recordings too.
+pub use opsdesk_app::model::{parse_asciicast as parse, CastEvent as Event};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn header() -> Header {
         Header {

@@ -139,7 +139,12 @@ async fn sessions_of(state: &AppState, ticket_id: &str) -> AppResult<Vec<Termina
 }
 
 /// One session of the ticket, or 404.
-pub async fn find(state: &AppState, me: &Me, ticket_id: &str, session_id: &str) -> AppResult<(Ticket, TerminalSession)> {
+pub async fn find(
+    state: &AppState,
+    me: &Me,
+    ticket_id: &str,
+    session_id: &str,
+) -> AppResult<(Ticket, TerminalSession)> {
     auth::require(me, Permission::Read)?;
     let ticket = tickets::find(state, me, ticket_id).await?;
     let session = sessions_of(state, &ticket.id)
@@ -154,8 +159,7 @@ pub async fn find(state: &AppState, me: &Me, ticket_id: &str, session_id: &str) 
 pub async fn scopes(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<TerminalScopes> {
     auth::require(me, Permission::Operate)?;
     let ticket = tickets::find(state, me, ticket_id).await?;
-    let instance =
-        crate::conversation::instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
+    let instance = crate::conversation::instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
     let (scopes, containers_error) = shell::scopes(&instance).await;
     Ok(TerminalScopes { instance_id: instance.id, instance_name: instance.name, scopes, containers_error })
 }
@@ -168,7 +172,10 @@ pub async fn open(state: &AppState, me: &Me, ticket_id: &str, body: OpenTerminal
     crate::conversation::require_active(&ticket)?;
     let session = start(state, me, &ticket, &body.scope).await?;
     let stored = state.store.terminal_sessions(&ticket.id).await?;
-    let stored = stored.into_iter().find(|s| s.id == session.identity.id).ok_or_else(|| AppError::not_found("terminal session"))?;
+    let stored = stored
+        .into_iter()
+        .find(|s| s.id == session.identity.id)
+        .ok_or_else(|| AppError::not_found("terminal session"))?;
     Ok(view(stored, Some(&session)))
 }
 
@@ -182,8 +189,7 @@ async fn start(state: &AppState, me: &Me, ticket: &Ticket, scope: &TerminalScope
     if state.terminals.lock().len() >= MAX_PER_SERVER {
         return Err(AppError::conflict("this server runs as many terminals as it allows: close one first"));
     }
-    let instance =
-        crate::conversation::instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
+    let instance = crate::conversation::instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
     let id = crate::store::new_id();
     let nonce = new_nonce();
     let private = state.config.data_dir.join("terminal");
@@ -375,10 +381,19 @@ pub async fn recording(state: &AppState, me: &Me, ticket_id: &str, session_id: &
 
 /// Types a command card's command into the ticket's terminal: its first
 /// live shell session, or a new one. The block it makes carries `cmd_id`.
-pub async fn execute_card(state: &AppState, me: &Me, ticket: &Ticket, cmd_id: &str, command: &str) -> AppResult<String> {
+pub async fn execute_card(
+    state: &AppState,
+    me: &Me,
+    ticket: &Ticket,
+    cmd_id: &str,
+    command: &str,
+) -> AppResult<String> {
     auth::require(me, Permission::Operate)?;
-    let existing =
-        state.terminals.of_ticket(&ticket.id).into_iter().find(|s| s.identity.scope == TerminalScope::Shell && s.ending().is_none());
+    let existing = state
+        .terminals
+        .of_ticket(&ticket.id)
+        .into_iter()
+        .find(|s| s.identity.scope == TerminalScope::Shell && s.ending().is_none());
     let session = match existing {
         Some(session) => session,
         None => start(state, me, ticket, &TerminalScope::Shell).await?,

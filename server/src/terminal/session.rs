@@ -171,12 +171,10 @@ impl Session {
             last_typist: Mutex::new(None),
         });
         let (record_tx, record_rx) = mpsc::channel(1024);
-        let recorder_thread = std::thread::Builder::new()
-            .name("terminal-recorder".into())
-            .spawn({
-                let session = session.clone();
-                move || record(recorder, record_rx, &session)
-            })?;
+        let recorder_thread = std::thread::Builder::new().name("terminal-recorder".into()).spawn({
+            let session = session.clone();
+            move || record(recorder, record_rx, &session)
+        })?;
         tokio::spawn(session.screen.clone().follow(session.log.clone()));
         let writer = tokio::spawn(write_input(pty.clone(), input_rx, session.clone(), record_tx.clone()));
         let pump = tokio::spawn(pump(pty.clone(), session.clone(), start.nonce, blocks, record_tx));
@@ -479,4 +477,3 @@ async fn reap(
     }
     session.ended.send_replace(Some(Ending { exit_code, reason, recording_bytes: session.recording_bytes() }));
 }
-

@@ -45,8 +45,7 @@ fn string_array(value: Option<&serde_json::Value>, field: &str) -> Result<Option
 
 /// A program found on `PATH`.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// The container runtime of the local instance, if this machine has one.
@@ -69,9 +68,11 @@ fn exec_template(instance: &InstanceRecord) -> Result<Option<Vec<String>>, Strin
     if let Some(argv) = string_array(instance.terminal.get("exec_template"), "exec_template")? {
         return Ok(Some(argv));
     }
-    Ok(instance.builtin.then(local_runtime).flatten().map(|runtime| {
-        [runtime, "exec", "-it", "{container}", "sh"].into_iter().map(str::to_owned).collect()
-    }))
+    Ok(instance
+        .builtin
+        .then(local_runtime)
+        .flatten()
+        .map(|runtime| [runtime, "exec", "-it", "{container}", "sh"].into_iter().map(str::to_owned).collect()))
 }
 
 /// A container name as listed: letters, digits and `._-:/@` only, so it can

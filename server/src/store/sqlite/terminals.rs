@@ -18,7 +18,8 @@ fn session_from_row(row: &SqliteRow) -> StoreResult<TerminalSession> {
     Ok(TerminalSession {
         id: row.try_get("id")?,
         ticket_id: row.try_get("ticket_id")?,
-        scope: serde_json::from_str(&scope).map_err(|e| StoreError::Corrupt(format!("terminal_sessions.scope: {e}")))?,
+        scope: serde_json::from_str(&scope)
+            .map_err(|e| StoreError::Corrupt(format!("terminal_sessions.scope: {e}")))?,
         instance_id: row.try_get("instance_id")?,
         started_by,
         started_at: from_millis(row.try_get("started_at")?),
