@@ -161,8 +161,9 @@ pub fn next_turn(timeline: &[TimelineEntry]) -> Option<(AgentRef, Vec<i64>)> {
 
 /// What the next turn to `agent_id` must carry besides the messages: the
 /// undelivered approvals and rejections of its commands, and the commands
-/// people ran since (whoever proposed them; from a terminal only when its
-/// session shares context). Seqs, oldest first.
+/// people ran since (whoever proposed them; typed in a terminal only when
+/// its session shares context or it came from a command card). Seqs,
+/// oldest first.
 pub fn undelivered_for(timeline: &[TimelineEntry], agent_id: &str) -> Vec<i64> {
     let delivered = delivered_seqs(timeline);
     let proposer: HashMap<&str, &str> = timeline
@@ -188,9 +189,10 @@ pub fn undelivered_for(timeline: &[TimelineEntry], agent_id: &str) -> Vec<i64> {
                     && latest_decision.get(cmd_id.as_str()) == Some(&e.seq)
                     && proposer.get(cmd_id.as_str()) == Some(&agent_id)
             }
-            // Typed in a terminal: only while its session shares context.
-            TimelineEvent::CommandRan { ran_by: RanBy::Person, terminal, .. } => {
-                terminal.as_ref().is_none_or(|t| t.shared)
+            // Typed in a terminal: only while its session shares context,
+            // unless it was the agent's own card executed there.
+            TimelineEvent::CommandRan { ran_by: RanBy::Person, terminal, cmd_id, .. } => {
+                cmd_id.is_some() || terminal.as_ref().is_none_or(|t| t.shared)
             }
             _ => false,
         })
@@ -282,6 +284,7 @@ mod tests {
                 ran_by: RanBy::Person,
                 agent: None,
                 truncated: false,
+                terminal: None,
             },
         ]);
         assert_eq!(undelivered_for(&t, "a"), vec![4, 6]);
@@ -294,5 +297,35 @@ mod tests {
         assert_eq!(cards[0].state_label(), "approved, sent to the agent");
         assert!(!cards[0].open_for_decision());
         assert_eq!(cards[1].state_label(), "approved, queued for the next message");
+    }
+
+    fn typed(command: &str, cmd_id: Option<&str>, shared: bool) -> TimelineEvent {
+        TimelineEvent::CommandRan {
+            cmd_id: cmd_id.map(str::to_owned),
+            command: command.into(),
+            output: String::new(),
+            exit_code: Some(0),
+            ran_by: RanBy::Person,
+            agent: None,
+            truncated: false,
+            terminal: Some(crate::model::TerminalRun {
+                session_id: "s1".into(),
+                started_at: DateTime::<Utc>::UNIX_EPOCH,
+                ended_at: DateTime::<Utc>::UNIX_EPOCH,
+                shared,
+            }),
+        }
+    }
+
+    #[test]
+    fn terminal_commands_reach_agents_only_when_shared_or_from_their_card() {
+        let t = timeline(vec![
+            proposed("c1", "a"),
+            typed("ls", None, false),
+            typed("df -h", None, true),
+            typed("df -h", Some("c1"), false),
+        ]);
+        assert_eq!(undelivered_for(&t, "a"), vec![3, 4]);
+        assert_eq!(command_cards(&t)[0].state_label(), "ran, exit 0");
     }
 }

@@ -104,7 +104,7 @@ pub struct TerminalRun {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TermServerFrame {
     /// First frame: the session, and whether this watcher may type.
-    Hello { session: TerminalSession, can_type: bool },
+    Hello { session: Box<TerminalSession>, can_type: bool },
     /// Clear the terminal, size it, and draw the next binary frame (the
     /// current screen); the stream continues from byte `offset`.
     Reset { offset: u64, cols: u16, rows: u16 },

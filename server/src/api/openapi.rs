@@ -1905,8 +1905,17 @@ fn terminal_scope_schemas() -> Value {
 /// and the request bodies.
 fn terminal_schemas() -> Value {
     let boolean = |description: &str| json!({ "type": "boolean", "description": description });
-    let mut scope = sref("TerminalScope").doc("Where the shell runs (a `scope` of `listTerminalScopes`).");
-    scope["default"] = json!({ "kind": "shell" });
+    // `TerminalScope` as a request takes it: unknown fields are ignored, not refused.
+    let shell = lenient(&["kind"], vec![("kind", json!({ "type": "string", "enum": ["shell"] }))]);
+    let container = lenient(
+        &["kind", "name"],
+        vec![("kind", json!({ "type": "string", "enum": ["container"] })), ("name", string())],
+    );
+    let scope = json!({
+        "description": "Where the shell runs: a `scope` of `listTerminalScopes` (see `TerminalScope`).",
+        "oneOf": [shell, container],
+        "default": { "kind": "shell" },
+    });
     json!({
         "TerminalSession": record(vec![
             ("id", string()),

@@ -170,7 +170,7 @@ fn text(frame: &TermServerFrame) -> Message {
 
 impl Watcher {
     async fn run(&mut self, stored: TerminalSession) -> anyhow::Result<()> {
-        let hello = TermServerFrame::Hello { session: stored, can_type: self.can_type };
+        let hello = TermServerFrame::Hello { session: Box::new(stored), can_type: self.can_type };
         self.socket.send(text(&hello)).await?;
         self.reset().await?;
         let mut output = self.session.log.subscribe();

@@ -233,7 +233,7 @@ async fn start(state: &AppState, me: &Me, ticket: &Ticket, scope: &TerminalScope
             argv: launch.argv,
             env: shell_env(ticket),
             cwd,
-            recording: recording_path(&state.config.data_dir, &id),
+            recording: Some(recording_path(&state.config.data_dir, &id)),
             rc: launch.rc.map(|rc| (rc_path, rc)),
             nonce,
             cols,

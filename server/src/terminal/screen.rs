@@ -1,6 +1,7 @@
 //! The server's copy of a session's screen, for late joiners and lapped
-//! watchers: a vt100 emulator fed from the output log by its own task, so
-//! it may lag behind a flood without slowing the stream. A snapshot is the
+//! watchers: a vt100 emulator fed from the output log by its own thread
+//! (parsing is CPU work that must not hold up the async runtime), so it
+//! may lag behind a flood without slowing the stream. A snapshot is the
 //! escape sequences that redraw the screen plus the stream offset it
 //! stands for; the watcher streams from exactly that offset, so nothing is
 //! missed or drawn twice.
@@ -65,31 +66,33 @@ impl Screen {
         state.offset = end.saturating_sub(super::output::RETAIN as u64 / 2);
     }
 
-    /// Feeds the emulator from `log` until the log closes. If it falls
-    /// further behind than the log keeps, it starts over from the oldest
-    /// output kept (the screen is then rebuilt from the last 16 MiB).
-    pub async fn follow(self: Arc<Self>, log: Arc<OutputLog>) {
-        let mut changes = log.subscribe();
-        loop {
-            let offset = self.lock().offset;
-            match log.read(offset, STEP) {
-                Read::Data(chunks) => {
-                    for chunk in chunks {
-                        let mut state = self.lock();
-                        state.parser.process(&chunk);
-                        state.offset += chunk.len() as u64;
+    /// Starts the thread that feeds the emulator from `log` until the log
+    /// closes. If it falls further behind than the log keeps, it starts over
+    /// from recent output (the screen is then rebuilt from the last 8 MiB).
+    pub fn follow(self: Arc<Self>, log: Arc<OutputLog>) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new().name("terminal-screen".into()).spawn(move || {
+            let mut changes = log.subscribe();
+            loop {
+                let offset = self.lock().offset;
+                match log.read(offset, STEP) {
+                    Read::Data(chunks) => {
+                        for chunk in chunks {
+                            let mut state = self.lock();
+                            state.parser.process(&chunk);
+                            state.offset += chunk.len() as u64;
+                        }
                     }
-                    // Let watchers and the reader run between steps.
-                    tokio::task::yield_now().await;
-                }
-                Read::Lapped => self.start_over(&log),
-                Read::UpToDate => {
-                    if log.end().1 || changes.changed().await.is_err() {
-                        return;
+                    Read::Lapped => self.start_over(&log),
+                    Read::UpToDate => {
+                        if log.end().1 || runtime.block_on(changes.changed()).is_err() {
+                            return;
+                        }
                     }
                 }
             }
-        }
+        })?;
+        Ok(())
     }
 }
 
@@ -102,10 +105,12 @@ mod tests {
     async fn a_snapshot_redraws_the_screen_at_its_offset() {
         let log = Arc::new(OutputLog::default());
         let screen = Arc::new(Screen::new(20, 5));
-        let task = tokio::spawn(screen.clone().follow(log.clone()));
+        screen.clone().follow(log.clone()).unwrap();
         log.push(Bytes::from_static(b"line one\r\n\x1b[31mred\x1b[0m"));
         log.close();
-        task.await.unwrap();
+        while screen.snapshot().offset < log.end().0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let snapshot = screen.snapshot();
         assert_eq!(snapshot.offset, log.end().0);
         assert_eq!((snapshot.cols, snapshot.rows), (20, 5));

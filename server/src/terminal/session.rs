@@ -113,7 +113,8 @@ pub struct Start {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
-    pub recording: PathBuf,
+    /// The asciicast file; `None` records nothing (the benchmark's baseline).
+    pub recording: Option<PathBuf>,
     /// The integration rc file and its contents, if the shell gets one.
     pub rc: Option<(PathBuf, String)>,
     pub nonce: String,
@@ -134,15 +135,20 @@ impl Session {
         if let Some((path, contents)) = &start.rc {
             write_private(path, contents)?;
         }
-        let file = std::fs::File::create(&start.recording)?;
-        let header = Header {
-            width: start.cols,
-            height: start.rows,
-            timestamp: start.identity.started_at.timestamp(),
-            title: Some(format!("{} {}", start.identity.ticket_id, start.identity.scope.label())),
-            env: vec![("TERM".into(), "xterm-256color".into()), ("SHELL".into(), start.argv[0].clone())],
+        let recorder = match &start.recording {
+            Some(path) => {
+                let file = std::fs::File::create(path)?;
+                let header = Header {
+                    width: start.cols,
+                    height: start.rows,
+                    timestamp: start.identity.started_at.timestamp(),
+                    title: Some(format!("{} {}", start.identity.ticket_id, start.identity.scope.label())),
+                    env: vec![("TERM".into(), "xterm-256color".into()), ("SHELL".into(), start.argv[0].clone())],
+                };
+                Some(Recorder::new(std::io::BufWriter::with_capacity(256 * 1024, file), &header)?)
+            }
+            None => None,
         };
-        let recorder = Recorder::new(std::io::BufWriter::with_capacity(256 * 1024, file), &header)?;
         let (pty, child) = Pty::spawn(&Spawn {
             argv: &start.argv,
             cwd: &start.cwd,
@@ -175,7 +181,7 @@ impl Session {
             let session = session.clone();
             move || record(recorder, record_rx, &session)
         })?;
-        tokio::spawn(session.screen.clone().follow(session.log.clone()));
+        session.screen.clone().follow(session.log.clone())?;
         let writer = tokio::spawn(write_input(pty.clone(), input_rx, session.clone(), record_tx.clone()));
         let pump = tokio::spawn(pump(pty.clone(), session.clone(), start.nonce, blocks, record_tx));
         let rc_path = start.rc.map(|(path, _)| path);
@@ -286,10 +292,14 @@ enum RecordEvent {
 
 /// The recorder thread: writes events until every sender is gone.
 fn record<W: std::io::Write>(
-    mut recorder: Recorder<W>,
+    recorder: Option<Recorder<W>>,
     mut events: mpsc::Receiver<RecordEvent>,
     session: &Session,
 ) -> std::io::Result<()> {
+    let Some(mut recorder) = recorder else {
+        while events.blocking_recv().is_some() {}
+        return Ok(());
+    };
     let mut result = Ok(());
     while let Some(event) = events.blocking_recv() {
         if result.is_err() {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod agent;
+
 use opsdesk_app::model::{Me, Role};
 use opsdesk_server::accounts::{self, UserInput};
 use opsdesk_server::state::AppState;
@@ -82,14 +84,16 @@ impl TestServer {
         self._data_dir.path()
     }
 
-    /// Stops the server and waits for it to finish.
-    pub async fn stop(mut self) {
+    /// Stops the server and waits for it to finish; answers its data
+    /// directory, kept until the answer is dropped.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("server task ends cleanly");
         }
+        std::mem::replace(&mut self._data_dir, tempfile::tempdir().expect("a temporary directory"))
     }
 }
 

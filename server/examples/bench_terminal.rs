@@ -1,0 +1,533 @@
+//! The shared terminal against its ceiling, the PTY itself, in one run:
+//!
+//! 1. bare PTY: `cat` of a 200 MB text file through a PTY, read by a
+//!    minimal reader (64 KiB reads) — the rate every other figure is a ratio of;
+//! 2. a session in-process (marks, command blocks, log, screen) with the
+//!    recording off and on: what recording costs;
+//! 3. the real `opsdesk` binary (built next to this example) with 1, 10 and
+//!    100 websocket watchers that acknowledge what they read as browsers do:
+//!    each watcher's rate, no byte lost or repeated (every watcher's stream
+//!    has the same length and hash as the server's log), the server's peak
+//!    memory;
+//! 4. one watcher that stops reading among 10: the others' rate, and the
+//!    slow one resumes from a snapshot;
+//! 5. keystroke → echo through the server vs on a bare PTY running bash;
+//! 6. late join after 50 MB of output: time to the first screen, bytes sent.
+//!
+//! Run it with:
+//!
+//!     cargo build --release -p opsdesk-server --bin opsdesk --example bench_terminal
+//!     bash -c 'ulimit -n 8192 && target/release/examples/bench_terminal'
+//!
+//! Prints a Markdown table for docs/benchmarks.md. It asserts no timing.
+
+use futures_util::{SinkExt, StreamExt};
+use opsdesk_server::terminal::pty::{Pty, Spawn};
+use opsdesk_server::terminal::session::{Identity, Session, Start};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const BIG: usize = 200_000_000;
+const LATE_JOIN: usize = 50_000_000;
+const KEYSTROKES: usize = 1_000;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn mb_per_s(bytes: usize, took: Duration) -> f64 {
+    bytes as f64 / 1e6 / took.as_secs_f64()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A text file of numbered 100-byte lines.
+fn text_file(dir: &std::path::Path, name: &str, size: usize) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut written = 0;
+    let mut n = 0u64;
+    while written < size {
+        let line = format!("{n:012} the quick brown fox jumps over the lazy dog, 0123456789 ABCDEFGHIJKLMNOPQRSTUVW\n");
+        file.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+        n += 1;
+    }
+    file.flush().unwrap();
+    path
+}
+
+fn base_env() -> Vec<(String, String)> {
+    ["PATH", "HOME", "LANG"].iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect()
+}
+
+/// `cat` through a bare PTY, read 64 KiB at a time: MB/s.
+async fn bare_pty(file: &std::path::Path) -> f64 {
+    let argv = vec!["cat".to_owned(), file.display().to_string()];
+    let dir = std::env::temp_dir();
+    let (pty, mut child) =
+        Pty::spawn(&Spawn { argv: &argv, cwd: &dir, env: &base_env(), cols: 100, rows: 30 }).unwrap();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let started = Instant::now();
+    let mut total = 0;
+    loop {
+        let n = pty.read(&mut buffer).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let took = started.elapsed();
+    child.wait().await.unwrap();
+    mb_per_s(total, took)
+}
+
+/// `cat` through an in-process session (no watcher): MB/s.
+async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::Path) -> f64 {
+    let id = format!("bench-{}", if recording { "on" } else { "off" });
+    let start = Start {
+        identity: Identity {
+            id: id.clone(),
+            org_id: "o".into(),
+            ticket_id: "t".into(),
+            instance_id: "i".into(),
+            scope: Default::default(),
+            started_by: None,
+            started_at: chrono::Utc::now(),
+        },
+        argv: vec!["cat".into(), file.display().to_string()],
+        env: base_env(),
+        cwd: dir.to_owned(),
+        recording: recording.then(|| dir.join(format!("{id}.cast"))),
+        rc: None,
+        nonce: "0123456789abcdef0123456789abcdef".into(),
+        cols: 100,
+        rows: 30,
+        share_context: false,
+    };
+    let (blocks, _unused) = tokio::sync::mpsc::unbounded_channel();
+    let started = Instant::now();
+    let session = Session::start(start, blocks).unwrap();
+    let mut endings = session.endings();
+    endings.wait_for(Option::is_some).await.unwrap();
+    let took = started.elapsed();
+    mb_per_s(session.log.end().0 as usize, took)
+}
+
+/// A watcher that counts and hashes the stream it receives and acknowledges
+/// it, as the browser does after xterm.js has drawn it.
+struct Watcher {
+    socket: Socket,
+    /// Stream offset of the last reset, and stream bytes since.
+    base: u64,
+    bytes: u64,
+    hash: u64,
+    /// The end of the stream so far (to spot the end marker).
+    tail: Vec<u8>,
+    resets: usize,
+    snapshot_next: bool,
+    snapshot: Vec<u8>,
+    acks: bool,
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+impl Watcher {
+    async fn connect(addr: &str, token: &str, path: &str) -> Watcher {
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut watcher = Watcher {
+            socket,
+            base: 0,
+            bytes: 0,
+            hash: FNV_START,
+            tail: Vec::new(),
+            resets: 0,
+            snapshot_next: false,
+            snapshot: Vec::new(),
+            acks: true,
+        };
+        while watcher.resets == 0 || watcher.snapshot_next {
+            watcher.read().await;
+        }
+        watcher
+    }
+
+    /// Starts counting afresh (the measured stream starts here).
+    fn restart(&mut self) {
+        self.base += self.bytes;
+        self.bytes = 0;
+        self.hash = FNV_START;
+        self.tail.clear();
+    }
+
+    /// Reads one frame; answers the stream bytes it carried.
+    async fn read(&mut self) -> usize {
+        match self.socket.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                if self.snapshot_next {
+                    self.snapshot_next = false;
+                    self.snapshot = bytes.to_vec();
+                    return 0;
+                }
+                for b in bytes.iter() {
+                    self.hash = (self.hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                self.bytes += bytes.len() as u64;
+                self.tail.extend_from_slice(&bytes[bytes.len().saturating_sub(64)..]);
+                let cut = self.tail.len().saturating_sub(64);
+                self.tail.drain(..cut);
+                if self.acks {
+                    let ack = json!({ "type": "ack", "offset": self.base + self.bytes }).to_string();
+                    let _ = self.socket.send(Message::text(ack)).await;
+                }
+                bytes.len()
+            }
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "reset" {
+                    self.resets += 1;
+                    self.base = frame["offset"].as_u64().unwrap();
+                    self.bytes = 0;
+                    self.snapshot_next = true;
+                }
+                0
+            }
+            other => panic!("socket closed: {other:?}"),
+        }
+    }
+
+    /// Reads until the stream ends with `marker`.
+    async fn until(&mut self, marker: &[u8]) {
+        while !self.tail.windows(marker.len()).any(|w| w == marker) {
+            self.read().await;
+        }
+    }
+
+    async fn type_keys(&mut self, keys: &str) {
+        self.socket.send(Message::binary(keys.as_bytes().to_vec())).await.unwrap();
+    }
+}
+
+struct Server {
+    addr: String,
+    token: String,
+    pid: u32,
+    ticket: String,
+    session: String,
+    _child: std::process::Child,
+}
+
+impl Server {
+    fn path(&self) -> String {
+        format!("/api/v1/org/support/tickets/{}/terminals/{}/live", self.ticket, self.session)
+    }
+
+    async fn watchers(&self, n: usize) -> Vec<Watcher> {
+        let mut all = Vec::with_capacity(n);
+        for _ in 0..n {
+            all.push(Watcher::connect(&self.addr, &self.token, &self.path()).await);
+        }
+        all
+    }
+}
+
+async fn start_server(data: &std::path::Path) -> Server {
+    let binary = std::env::current_exe().unwrap().parent().and_then(|p| p.parent()).unwrap().join("opsdesk");
+    let data_dir = data.to_str().unwrap();
+    let token = String::from_utf8(
+        std::process::Command::new(&binary)
+            .args(["admin", "create-token", "--org", "acme", "--email", "bench@acme.test", "--role", "admin"])
+            .args(["--data-dir", data_dir])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(&binary)
+        .args(["serve", "--addr", &addr, "--data-dir", data_dir])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("http://{addr}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tickets = format!("http://{addr}/api/v1/org/support/tickets");
+    let ticket: Value = http
+        .post(&tickets)
+        .bearer_auth(&token)
+        .json(&json!({ "subject": "bench" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = ticket["ticket_id"].as_str().unwrap().to_owned();
+    let session: Value = http
+        .post(format!("{tickets}/{ticket}/terminals"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = session["id"].as_str().expect("a terminal opened").to_owned();
+    Server { addr, token, pid: child.id(), ticket, session, _child: child }
+}
+
+/// Peak resident memory of `pid` while `work` runs.
+async fn peak_rss<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, u64) {
+    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let sampler = tokio::spawn({
+        let peak = peak.clone();
+        async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    let result = work.await;
+    sampler.abort();
+    (result, peak.load(Ordering::Relaxed))
+}
+
+/// `cat`s `file` to every watcher; answers the watchers, each one's MB/s of
+/// the file, and whether every watcher got the very same stream of the
+/// expected length (nothing lost, nothing twice).
+async fn fan_out(mut watchers: Vec<Watcher>, file: &std::path::Path, size: usize) -> (Vec<Watcher>, Vec<f64>, bool) {
+    for w in watchers.iter_mut() {
+        w.restart();
+    }
+    let lines = size.div_ceil(100);
+    watchers[0].type_keys(&format!("cat {}; echo END-$((6*7))\r", file.display())).await;
+    let started = Instant::now();
+    let tasks: Vec<_> = watchers
+        .into_iter()
+        .map(|mut w| {
+            tokio::spawn(async move {
+                w.until(b"END-42").await;
+                let took = started.elapsed();
+                (w, took)
+            })
+        })
+        .collect();
+    let mut rates = Vec::new();
+    let mut watchers = Vec::new();
+    for task in tasks {
+        let (w, took) = task.await.unwrap();
+        rates.push(mb_per_s(size, took));
+        watchers.push(w);
+    }
+    // ONLCR turns each \n into \r\n; the command's echo and the prompt add a little.
+    let expected = (size + lines) as u64;
+    let first = &watchers[0];
+    let same = watchers.iter().all(|w| w.hash == first.hash && w.bytes == first.bytes && w.resets == 1);
+    let complete = first.bytes >= expected && first.bytes < expected + 4096;
+    (watchers, rates, same && complete)
+}
+
+fn summary(rates: &[f64]) -> (f64, f64) {
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    (min, mean)
+}
+
+/// Keystroke → echo on a bare PTY running bash: durations.
+async fn bare_echo(dir: &std::path::Path) -> Vec<Duration> {
+    let argv = vec!["bash".to_owned(), "--norc".to_owned(), "-i".to_owned()];
+    let (pty, mut child) = Pty::spawn(&Spawn { argv: &argv, cwd: dir, env: &base_env(), cols: 100, rows: 30 }).unwrap();
+    let mut buffer = vec![0u8; 4096];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(Some(n)) = pty.try_read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+    }
+    let mut times = Vec::with_capacity(KEYSTROKES);
+    for i in 0..KEYSTROKES {
+        let key: &[u8] = if i % 2 == 0 { b"x" } else { b"\x7f" };
+        let started = Instant::now();
+        pty.write_all(key).await.unwrap();
+        let n = pty.read(&mut buffer).await.unwrap();
+        times.push(started.elapsed());
+        assert!(n > 0);
+    }
+    pty.hang_up(true);
+    let _ = child.wait().await;
+    times
+}
+
+/// Keystroke → echo through the server (one watcher types and reads).
+async fn server_echo(w: &mut Watcher) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(KEYSTROKES);
+    for i in 0..KEYSTROKES {
+        let key = if i % 2 == 0 { "x" } else { "\x7f" };
+        let started = Instant::now();
+        w.type_keys(key).await;
+        while w.read().await == 0 {}
+        times.push(started.elapsed());
+    }
+    times
+}
+
+#[tokio::main]
+async fn main() {
+    let scratch = tempfile::tempdir().unwrap();
+    let big = text_file(scratch.path(), "big.txt", BIG);
+    let medium = text_file(scratch.path(), "medium.txt", LATE_JOIN);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // 1-2. The ceiling, and the session in-process with and without recording.
+    let bare = bare_pty(&big).await;
+    rows.push(("bare PTY: cat 200 MB, minimal reader".into(), format!("{bare:.1} MB/s"), "1.00".into()));
+    let session_dir = tempfile::tempdir().unwrap();
+    let off = session_rate(&big, false, session_dir.path()).await;
+    let on = session_rate(&big, true, session_dir.path()).await;
+    rows.push(("session, recording off (no watcher)".into(), format!("{off:.1} MB/s"), format!("{:.2}", off / bare)));
+    rows.push(("session, recording on (no watcher)".into(), format!("{on:.1} MB/s"), format!("{:.2}", on / bare)));
+    rows.push(("recording's cost".into(), format!("{:.1} %", (1.0 - on / off) * 100.0), String::new()));
+
+    // 3. Through the server to 1, 10 and 100 watchers.
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path()).await;
+    let idle = rss_kib(server.pid);
+    for n in [1usize, 10, 100] {
+        let watchers = server.watchers(n).await;
+        let ((watchers, rates, exact), peak) = peak_rss(server.pid, fan_out(watchers, &big, BIG)).await;
+        let (min, mean) = summary(&rates);
+        rows.push((
+            format!("cat 200 MB to {n} watcher(s): slowest / mean"),
+            format!("{min:.1} / {mean:.1} MB/s"),
+            format!("{:.2} / {:.2}", min / bare, mean / bare),
+        ));
+        rows.push((
+            format!("  every byte once to all {n}; server peak memory"),
+            format!(
+                "{}; {:.1} MB (idle {:.1} MB)",
+                if exact { "yes" } else { "NO" },
+                peak as f64 / 1024.0,
+                idle as f64 / 1024.0
+            ),
+            String::new(),
+        ));
+        drop(watchers);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // 4. One watcher stops reading among ten.
+    let mut watchers = server.watchers(10).await;
+    let mut slow = watchers.pop().unwrap();
+    slow.acks = false;
+    let (watchers, rates, exact) = fan_out(watchers, &big, BIG).await;
+    let (min, mean) = summary(&rates);
+    rows.push((
+        "cat 200 MB, 9 reading + 1 stopped: slowest / mean of the 9".into(),
+        format!("{min:.1} / {mean:.1} MB/s ({})", if exact { "exact" } else { "NOT exact" }),
+        format!("{:.2} / {:.2}", min / bare, mean / bare),
+    ));
+    slow.acks = true;
+    let resets = slow.resets;
+    let resumed = Instant::now();
+    while slow.resets == resets || slow.snapshot_next {
+        slow.read().await;
+    }
+    rows.push((
+        "  the stopped one resumes from a snapshot".into(),
+        format!("after {:.1} ms", resumed.elapsed().as_secs_f64() * 1e3),
+        String::new(),
+    ));
+    drop(watchers);
+    drop(slow);
+
+    // 5. Keystroke to echo.
+    let mut typist = server.watchers(1).await.pop().unwrap();
+    typist.restart();
+    let mut through = server_echo(&mut typist).await;
+    let mut direct = bare_echo(scratch.path()).await;
+    through.sort();
+    direct.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    rows.push((
+        "keystroke → echo, through the server: p50 / p99".into(),
+        format!("{:.0} / {:.0} µs", us(percentile(&through, 0.5)), us(percentile(&through, 0.99))),
+        String::new(),
+    ));
+    rows.push((
+        "keystroke → echo, bare PTY with bash: p50 / p99".into(),
+        format!("{:.0} / {:.0} µs", us(percentile(&direct, 0.5)), us(percentile(&direct, 0.99))),
+        String::new(),
+    ));
+
+    // 6. Late join after 50 MB.
+    let (_, _, _) = fan_out(vec![typist], &medium, LATE_JOIN).await;
+    let joined = Instant::now();
+    let mut request = format!("ws://{}{}", server.addr, server.path()).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", server.token).parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut sent = 0usize;
+    let mut snapshot = Vec::new();
+    let mut reset_seen = false;
+    while snapshot.is_empty() {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                sent += text.len();
+                reset_seen |= text.contains("\"reset\"");
+            }
+            Some(Ok(Message::Binary(bytes))) if reset_seen => {
+                sent += bytes.len();
+                snapshot = bytes.to_vec();
+            }
+            Some(Ok(Message::Binary(bytes))) => sent += bytes.len(),
+            other => panic!("{other:?}"),
+        }
+    }
+    let took = joined.elapsed();
+    let mut screen = vt100::Parser::new(30, 100, 0);
+    screen.process(&snapshot);
+    let correct = screen.screen().contents().contains("END-42");
+    rows.push((
+        "late join after 50 MB: first screen (connect included); bytes sent".into(),
+        format!(
+            "{:.1} ms; {:.1} KB; screen {}",
+            took.as_secs_f64() * 1e3,
+            sent as f64 / 1e3,
+            if correct { "correct" } else { "WRONG" }
+        ),
+        String::new(),
+    ));
+
+    println!("| measure | value | × bare PTY |");
+    println!("|---|---|---|");
+    for (what, value, ratio) in rows {
+        println!("| {what} | {value} | {ratio} |");
+    }
+}
