@@ -13,10 +13,13 @@ async function openCanvas(browser: Browser, email: string, password: string, tic
   await login.signIn(email, password);
   await expect(page).toHaveURL(new RegExp(`/tickets/${ticketId}$`));
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // Signed in and on the Canvas (the URL above also matches /login?next=...).
+  await expect(page.locator('.badges .live-state[data-online="true"]')).toBeVisible();
   return page;
 }
 
-/** The text the terminal shows (xterm.js draws rows as DOM text). */
+/** The text the terminal shows (xterm.js draws rows as DOM text, and only
+ * while the terminal is on screen). */
 const screen = (page: Page) => page.locator('.terminal-session .xterm-rows');
 
 test('one person types in the shared terminal and another sees it live; a viewer is read-only', async ({ browser, request }) => {
@@ -49,6 +52,7 @@ test('one person types in the shared terminal and another sees it live; a viewer
   await alice.keyboard.type('echo hello from $((40+2))');
   await alice.keyboard.press('Enter');
   await expect(screen(alice)).toContainText('hello from 42');
+  await vera.locator('.terminal-session').scrollIntoViewIfNeeded();
   await expect(screen(vera)).toContainText('hello from 42');
 
   // The viewer's keys never reach the shell.
@@ -65,10 +69,11 @@ test('one person types in the shared terminal and another sees it live; a viewer
   const block = (page: Page) => page.locator('.entry-output pre.output').filter({ hasText: 'hello from 42' });
   await expect(block(alice)).toContainText('$ echo hello from $((40+2))');
   await expect(block(vera)).toBeVisible();
-  await alice.getByRole('button', { name: 'End' }).click();
+  await alice.getByRole('button', { name: 'End session' }).click();
   await expect(vera.locator('.ended-sessions summary')).toHaveText('Recordings (1)');
   await vera.locator('.ended-sessions summary').click();
   await vera.getByRole('button', { name: 'Replay' }).click();
+  await vera.locator('.replay').scrollIntoViewIfNeeded();
   await vera.getByRole('button', { name: 'Skip to end' }).click();
   await expect(vera.locator('.replay .xterm-rows')).toContainText('hello from 42');
 });

@@ -237,7 +237,7 @@ fn LiveSession(ticket_id: String, session: TerminalSession, can_operate: Signal<
                             on:change=move |ev| { share.dispatch(event_target_checked(&ev)); }/>
                         " Share context with agents"
                     </label>
-                    <button class="button button-quiet" on:click=move |_| { end.dispatch(()); } disabled=move || end.pending().get()>"End"</button>
+                    <button class="button button-quiet" on:click=move |_| { end.dispatch(()); } disabled=move || end.pending().get()>"End session"</button>
                 </Show>
                 {(!can_operate.get_untracked()).then(|| view! {
                     <span class="muted">{move || if shared.get() { " · shared with agents" } else { " · not shared with agents" }}</span>
