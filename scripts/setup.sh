@@ -73,4 +73,13 @@ done
 if $want_test; then
   # Debian's Chromium for Playwright: never `npx playwright install`.
   apt_install chromium
+  # asciinema (the Python 2.x player) checks terminal recordings in the tests.
+  asciinema_venv=target/asciinema-venv
+  if [ ! -x "$asciinema_venv/bin/asciinema" ]; then
+    say "installing asciinema into $asciinema_venv"
+    rm -rf "$asciinema_venv"
+    mkdir -p target
+    python3 -m venv "$asciinema_venv"
+    "$asciinema_venv/bin/pip" install --quiet --disable-pip-version-check asciinema==2.4.0
+  fi
 fi

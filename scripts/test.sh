@@ -10,6 +10,8 @@ echo "==> building the site and the server (debug)"
 cargo leptos build
 
 echo "==> unit and integration tests"
+# Terminal recordings are also checked by the asciinema player itself.
+export OPSDESK_ASCIINEMA="$PWD/target/asciinema-venv/bin/asciinema"
 # One invocation for both crates, so `app` is built once with the `ssr` feature.
 cargo test -p opsdesk-server -p opsdesk-app
 

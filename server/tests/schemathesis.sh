@@ -86,6 +86,10 @@ args=(
     # (tests/agents.rs covers it). The live websocket needs an upgrade a fuzzer cannot make.
     --exclude-operation-id sendMessage
     --exclude-operation-id watchTicket
+    # Opening a terminal starts a real shell on this machine, and its
+    # websocket needs an upgrade (tests/terminal.rs covers both).
+    --exclude-operation-id openTerminal
+    --exclude-operation-id watchTerminal
     # The long poll holds each request up to `wait` seconds by design, which
     # would spend the run's time budget waiting (tests/agents.rs covers it).
     --exclude-operation-id getTicketEvents

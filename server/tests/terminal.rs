@@ -267,7 +267,6 @@ async fn people_share_one_shell_that_is_typed_resized_recorded_and_cut_into_bloc
         late.read_one(Duration::from_secs(5)).await;
     }
     let mut screen = vt100::Parser::new(30, 100, 0);
-    eprintln!("SNAPSHOT {:?}", String::from_utf8_lossy(&late.snapshot));
     screen.process(&late.snapshot);
     assert!(screen.screen().contents().contains("on-screen-9"), "{}", screen.screen().contents());
     assert!(!screen.screen().contents().contains("hello-42"), "the cleared screen came back");
