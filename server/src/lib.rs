@@ -175,6 +175,13 @@ pub async fn serve(
             terminals.shutdown().await;
         }
     };
+    // Keystrokes and their echo are tiny writes: without TCP_NODELAY, Nagle's
+    // algorithm and delayed ACKs hold each for tens of milliseconds.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {error}");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     terminals.shutdown().await;
     Ok(())

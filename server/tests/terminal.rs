@@ -309,7 +309,7 @@ async fn a_watcher_that_stops_reading_holds_back_neither_the_shell_nor_the_other
     reader.until_frame("hello").await;
     stalled.until_frame("reset").await;
 
-    // 24 MB of output: more than the log keeps (16 MiB) for a watcher that does not read.
+    // 24 MB of output: more than the log keeps (8 MiB) for a watcher that does not read.
     reader.type_keys("yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c 24000000; echo; echo done-$((24*1000))\r").await;
     let mut total = 0usize;
     while !String::from_utf8_lossy(&reader.output[reader.output.len().saturating_sub(200)..]).contains("done-24000") {

@@ -22,10 +22,10 @@ pub enum TerminalScope {
 }
 
 impl TerminalScope {
-    /// A short label for people: "shell" or "container web-1".
+    /// A short label for people: "admin terminal" or "container web-1".
     pub fn label(&self) -> String {
         match self {
-            TerminalScope::Shell => "shell".into(),
+            TerminalScope::Shell => "admin terminal".into(),
             TerminalScope::Container { name } => format!("container {name}"),
         }
     }

@@ -22,7 +22,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use futures_util::SinkExt;
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
     Me, OpenTerminal, TermClientFrame, TermServerFrame, TerminalScopes, TerminalSession, UpdateTerminal,
@@ -118,7 +117,9 @@ pub async fn recording(
 
 /// Frames from browsers: keystrokes (a paste may be large) and small JSON.
 const MAX_CLIENT_FRAME: usize = 64 * 1024;
-/// Output frames can be one whole 64 KiB chunk; the socket buffer stays small.
+/// Output frames are at most this big.
+const FRAME: usize = 64 * 1024;
+/// The socket buffer stays small: a frame is written through, not held.
 const WRITE_BUFFER: usize = 8 * 1024;
 
 /// `GET .../terminals/{session_id}/live`: the terminal websocket (anyone
@@ -243,22 +244,25 @@ impl Watcher {
         Ok(())
     }
 
-    /// Sends what the window allows.
+    /// Sends what the window allows, in frames of up to [`FRAME`] bytes:
+    /// a PTY yields about 4 KB per read, and a frame per read would cost
+    /// every watcher a frame (and an ack) per 4 KB.
     async fn send_output(&mut self) -> anyhow::Result<()> {
         loop {
             let room = TERMINAL_ACK_WINDOW.saturating_sub(self.sent - self.acked);
             if room == 0 {
                 return Ok(());
             }
-            match self.session.log.read(self.sent, room as usize) {
+            match self.session.log.read(self.sent, (room as usize).min(FRAME)) {
                 Read::UpToDate => return Ok(()),
                 Read::Lapped => self.reset().await?,
                 Read::Data(chunks) => {
-                    for chunk in chunks {
-                        self.sent += chunk.len() as u64;
-                        self.socket.feed(Message::Binary(chunk)).await?;
-                    }
-                    self.socket.flush().await?;
+                    let frame = match <[Bytes; 1]>::try_from(chunks) {
+                        Ok([chunk]) => chunk,
+                        Err(chunks) => Bytes::from(chunks.concat()),
+                    };
+                    self.sent += frame.len() as u64;
+                    self.socket.send(Message::Binary(frame)).await?;
                     if let Some(id) = self.id {
                         self.session.log.advanced(id, self.sent);
                     }

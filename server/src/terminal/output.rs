@@ -5,24 +5,25 @@
 //! and nobody waits for anybody. A watcher that falls further behind than
 //! the log keeps is "lapped" and restarts from a screen snapshot.
 //!
-//! Pacing: while anyone is watching, the reader stays at most
-//! [`LEAD`] bytes ahead of the fastest watcher, so a `cat` of a huge file
-//! runs at the speed the watchers can take instead of being skipped over;
-//! when no watcher makes progress for [`STALL`], the reader stops waiting
-//! (a watcher that stops reading never holds the shell back).
+//! Pacing: the reader stays at most [`LEAD`] bytes ahead of the slowest
+//! *active* watcher, so a `cat` of a huge file runs at the speed the
+//! watchers can take, and every watcher that keeps reading gets every byte
+//! (as a terminal's flow control would). A watcher that makes no progress
+//! for [`STALL`] no longer counts: it never holds the shell or the others
+//! back, falls behind, and resumes from a snapshot when it reads again.
 
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 /// How many bytes of output the log keeps for watchers behind the head.
-pub const RETAIN: usize = 16 * 1024 * 1024;
+pub const RETAIN: usize = 8 * 1024 * 1024;
 /// How far the reader may run ahead of the fastest watcher.
 pub const LEAD: u64 = 4 * 1024 * 1024;
 /// How long the reader waits for a watcher's progress before going on.
-pub const STALL: Duration = Duration::from_millis(200);
+pub const STALL: Duration = Duration::from_secs(1);
 
 /// What a read at an offset found.
 #[derive(Debug)]
@@ -42,12 +43,10 @@ struct Inner {
     /// Offset after the last byte.
     end: u64,
     retained: usize,
-    /// Each watcher's position (bytes handed to its socket).
-    positions: HashMap<u64, u64>,
+    /// Each watcher's position (bytes handed to its socket) and when it last moved.
+    positions: HashMap<u64, (u64, Instant)>,
     next_watcher: u64,
     closed: bool,
-    /// No watcher moved within [`STALL`]: the reader stops waiting until one does.
-    stalled: bool,
 }
 
 pub struct OutputLog {
@@ -76,7 +75,6 @@ impl OutputLog {
                 positions: HashMap::new(),
                 next_watcher: 0,
                 closed: false,
-                stalled: false,
             }),
             end_tx: watch::channel(0).0,
             progress: Notify::new(),
@@ -163,16 +161,13 @@ impl OutputLog {
         let mut inner = self.lock();
         let id = inner.next_watcher;
         inner.next_watcher += 1;
-        inner.positions.insert(id, offset);
+        inner.positions.insert(id, (offset, Instant::now()));
         id
     }
 
     /// Records a watcher's new position and lets a waiting reader go on.
     pub fn advanced(&self, watcher: u64, offset: u64) {
-        let mut inner = self.lock();
-        inner.positions.insert(watcher, offset);
-        inner.stalled = false;
-        drop(inner);
+        self.lock().positions.insert(watcher, (offset, Instant::now()));
         self.progress.notify_one();
     }
 
@@ -185,23 +180,27 @@ impl OutputLog {
         self.lock().positions.len()
     }
 
-    /// Called by the reader after each push: waits while every watcher is
-    /// more than [`LEAD`] behind, for as long as one of them makes progress.
+    /// Called by the reader after each push: waits while an active watcher
+    /// (one that moved within [`STALL`]) is more than [`LEAD`] behind.
     pub async fn pace(&self) {
         loop {
             let notified = self.progress.notified();
             {
                 let inner = self.lock();
-                let fastest = inner.positions.values().copied().max();
-                match fastest {
-                    Some(fastest) if !inner.closed && !inner.stalled && inner.end.saturating_sub(fastest) > LEAD => {}
+                let now = Instant::now();
+                let slowest_active = inner
+                    .positions
+                    .values()
+                    .filter(|(position, moved)| *position >= inner.start && now.duration_since(*moved) < STALL)
+                    .map(|(position, _)| *position)
+                    .min();
+                match slowest_active {
+                    Some(slowest) if !inner.closed && inner.end.saturating_sub(slowest) > LEAD => {}
                     _ => return,
                 }
             }
-            if tokio::time::timeout(STALL, notified).await.is_err() {
-                self.lock().stalled = true;
-                return;
-            }
+            // Woken by progress, or after STALL to drop watchers that stopped.
+            let _ = tokio::time::timeout(STALL, notified).await;
         }
     }
 }
@@ -240,22 +239,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_reader_waits_for_the_fastest_watcher_but_not_for_a_stalled_one() {
+    async fn the_reader_waits_for_active_watchers_but_not_for_a_stalled_one() {
         let log = std::sync::Arc::new(OutputLog::with_retain(RETAIN));
-        let fast = log.join(0);
-        let _stalled = log.join(0);
+        let first = log.join(0);
+        let second = log.join(0);
         log.push(Bytes::from(vec![b'x'; LEAD as usize + 1]));
         let waiting = tokio::spawn({
             let log = log.clone();
             async move { log.pace().await }
         });
         tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        log.advanced(fast, LEAD);
+        assert!(!waiting.is_finished(), "both are behind");
+        log.advanced(first, LEAD);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "the second is still behind");
+        log.advanced(second, LEAD);
         waiting.await.unwrap();
-        // Nobody moves: the reader goes on after STALL, and then without waiting.
+        // The second stops reading: after STALL it no longer holds the reader.
         log.push(Bytes::from(vec![b'x'; LEAD as usize + 1]));
-        tokio::time::timeout(STALL * 10, log.pace()).await.unwrap();
+        let waiting = tokio::spawn({
+            let log = log.clone();
+            async move { log.pace().await }
+        });
+        for _ in 0..20 {
+            log.advanced(first, log.end().0);
+            tokio::time::sleep(STALL / 10).await;
+        }
+        tokio::time::timeout(STALL * 2, waiting).await.unwrap().unwrap();
         log.push(Bytes::from_static(b"more"));
         tokio::time::timeout(STALL / 4, log.pace()).await.unwrap();
     }

@@ -68,7 +68,7 @@ impl Screen {
 
     /// Starts the thread that feeds the emulator from `log` until the log
     /// closes. If it falls further behind than the log keeps, it starts over
-    /// from recent output (the screen is then rebuilt from the last 8 MiB).
+    /// from recent output (the screen is then rebuilt from the last 4 MiB).
     pub fn follow(self: Arc<Self>, log: Arc<OutputLog>) -> std::io::Result<()> {
         let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new().name("terminal-screen".into()).spawn(move || {

@@ -176,7 +176,10 @@ impl Session {
             pending_cards: Mutex::new(VecDeque::new()),
             last_typist: Mutex::new(None),
         });
-        let (record_tx, record_rx) = mpsc::channel(1024);
+        // Chunks are about 4 KB while watchers pace the shell, up to 64 KiB
+        // otherwise; the recorder is ten times faster than a PTY and this
+        // only absorbs its scheduling hiccups.
+        let (record_tx, record_rx) = mpsc::channel(256);
         let recorder_thread = std::thread::Builder::new().name("terminal-recorder".into()).spawn({
             let session = session.clone();
             move || record(recorder, record_rx, &session)

@@ -113,7 +113,8 @@ pub async fn containers(instance: &InstanceRecord) -> Result<Vec<String>, String
 pub async fn scopes(instance: &InstanceRecord) -> (Vec<ScopeChoice>, Option<String>) {
     let mut choices = Vec::new();
     if instance.builtin || instance.terminal.get("shell").is_some() {
-        choices.push(ScopeChoice { scope: TerminalScope::Shell, label: format!("{} shell", instance.name) });
+        choices
+            .push(ScopeChoice { scope: TerminalScope::Shell, label: format!("Admin terminal on {}", instance.name) });
     }
     let listed = match exec_template(instance) {
         Ok(Some(_)) => containers(instance).await,
