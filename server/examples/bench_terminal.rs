@@ -389,6 +389,9 @@ async fn fan_out(mut watchers: Vec<Watcher>, file: &TextFile) -> (Vec<Watcher>, 
             tokio::spawn(async move {
                 w.until_marker().await;
                 let took = started.elapsed();
+                // The prompt follows the marker, perhaps in the next frame:
+                // take it too, so every watcher's stream ends at the same byte.
+                while tokio::time::timeout(Duration::from_millis(300), w.read()).await.is_ok() {}
                 (w, took)
             })
         })
