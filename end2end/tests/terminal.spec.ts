@@ -1,22 +1,8 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { admin, LoginPage } from '../pages/login-page';
+import { expect, test, type Page } from '@playwright/test';
+import { openCanvas } from '../pages/canvas';
+import { admin } from '../pages/login-page';
 
 const auth = { Authorization: `Bearer ${process.env.E2E_TOKEN}` };
-
-/** Signs a fresh browser context in and opens the ticket's Canvas. */
-async function openCanvas(browser: Browser, email: string, password: string, ticketId: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`/login?next=/tickets/${ticketId}`);
-  const login = new LoginPage(page);
-  await login.hydrated();
-  await login.signIn(email, password);
-  await expect(page).toHaveURL(new RegExp(`/tickets/${ticketId}$`));
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-  // Signed in and on the Canvas (the URL above also matches /login?next=...).
-  await expect(page.locator('.badges .live-state[data-online="true"]')).toBeVisible();
-  return page;
-}
 
 /** The text the terminal shows (xterm.js draws rows as DOM text, and only
  * while the terminal is on screen). */

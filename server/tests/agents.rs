@@ -7,57 +7,13 @@
 mod common;
 
 use common::agent::{serve_agent, Answer, Shared};
+use common::api::{Api, TICKETS};
 use common::{client, TestServer};
 use opsdesk_app::model::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-
-const TICKETS: &str = "/api/v1/org/support/tickets";
-
-struct Api {
-    server: TestServer,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, self.server.url(path)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    /// Long-polls the timeline until an entry of `kind` appears after `after`.
-    async fn wait_for(&self, ticket: &str, after: i64, kind: &str) -> Vec<Value> {
-        let mut seen = Vec::new();
-        let mut cursor = after;
-        for _ in 0..20 {
-            let (status, page) = self.get(&format!("{TICKETS}/{ticket}/events?after={cursor}&wait=10")).await;
-            assert_eq!(status, StatusCode::OK, "{page}");
-            cursor = page["last_seq"].as_i64().unwrap();
-            seen.extend(page["entries"].as_array().unwrap().iter().cloned());
-            if seen.iter().any(|e| e["kind"] == kind) {
-                return seen;
-            }
-        }
-        panic!("no {kind} entry after seq {after}; saw {seen:?}");
-    }
-}
 
 fn find<'a>(entries: &'a [Value], kind: &str) -> Vec<&'a Value> {
     entries.iter().filter(|e| e["kind"] == kind).collect()
@@ -67,7 +23,7 @@ fn find<'a>(entries: &'a [Value], kind: &str) -> Vec<&'a Value> {
 async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
     let server = TestServer::start().await;
     let token = server.token("acme", "ops@acme.test", Role::Admin).await;
-    let api = Api { server, token, http: client() };
+    let api = Api { server, token };
     let script: Shared = Arc::default();
     let endpoint = serve_agent(script.clone()).await;
 
@@ -141,8 +97,7 @@ async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
     let (cmd_pods, cmd_events) = (proposals[0]["cmd_id"].as_str().unwrap(), proposals[1]["cmd_id"].as_str().unwrap());
     let (_, files) = api.get(&format!("{TICKETS}/{ticket}/files")).await;
     assert_eq!(files[0]["path"], "config/app.yaml");
-    let file = api
-        .http
+    let file = client()
         .get(api.server.url(&format!("{TICKETS}/{ticket}/files/config/app.yaml")))
         .bearer_auth(&api.token)
         .send()
@@ -255,7 +210,7 @@ async fn the_helpdesk_speaks_the_agent_protocol_as_the_seed_describes() {
 async fn a_failing_agent_leaves_a_reason_and_loses_nothing() {
     let server = TestServer::start().await;
     let token = server.token("acme", "ops@acme.test", Role::Admin).await;
-    let api = Api { server, token, http: client() };
+    let api = Api { server, token };
     let script: Shared = Arc::default();
     let endpoint = serve_agent(script.clone()).await;
     let (status, _) = api
@@ -330,7 +285,7 @@ async fn agents_are_checked_and_confined_to_their_instances() {
     let server = TestServer::start().await;
     let admin = server.token("acme", "root@acme.test", Role::Admin).await;
     let member = server.token("acme", "ada@acme.test", Role::Member).await;
-    let api = Api { server, token: admin, http: client() };
+    let api = Api { server, token: admin };
     let (_, prod) = api.post("/api/v1/org/instances", json!({ "name": "prod" })).await;
     let prod_id = prod["id"].as_str().unwrap();
 
@@ -350,8 +305,7 @@ async fn agents_are_checked_and_confined_to_their_instances() {
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = api.post("/api/v1/org/agents", only_prod).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let members_try = api
-        .http
+    let members_try = client()
         .post(api.server.url("/api/v1/org/agents"))
         .bearer_auth(&member)
         .json(&json!({ "name": "x", "slug": "xx", "endpoint_url": "http://h" }))
@@ -391,8 +345,7 @@ async fn agents_are_checked_and_confined_to_their_instances() {
     // The built-in agent is served over the protocol too, to operators of the org.
     let request = json!({ "thread_id": created["id"], "messages": [
         { "role": "user", "content": "The disk is full", "data": { "cmds": [], "executed_cmds": [], "url_configs": [] } } ] });
-    let by_member = api
-        .http
+    let by_member = client()
         .post(api.server.url("/agents/runbook/api/sendMessage"))
         .bearer_auth(&member)
         .json(&request)

@@ -7,6 +7,7 @@
 mod common;
 
 use common::agent::{serve_agent, Answer, Shared};
+use common::api::{Api, TICKETS};
 use common::{client, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use opsdesk_app::model::{parse_asciicast, Role};
@@ -15,8 +16,6 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-const TICKETS: &str = "/api/v1/org/support/tickets";
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -121,31 +120,16 @@ impl Watcher {
     }
 }
 
-struct Api {
-    server: TestServer,
-    token: String,
+/// What these tests do often, on top of the common API helper.
+trait TerminalApi {
+    async fn raise(&self, subject: &str) -> String;
+    async fn open_terminal(&self, ticket: &str) -> String;
+    async fn entry(&self, ticket: &str, after: i64, matches: impl Fn(&Value) -> bool) -> Value;
+    async fn block(&self, ticket: &str, command: &str) -> Value;
+    async fn recording(&self, ticket: &str, session: &str) -> String;
 }
 
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = client().request(method, self.server.url(path)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
+impl TerminalApi for Api {
     async fn raise(&self, subject: &str) -> String {
         let (status, ticket) = self.post(TICKETS, json!({ "subject": subject })).await;
         assert_eq!(status, StatusCode::CREATED, "{ticket}");
@@ -159,27 +143,14 @@ impl Api {
         session["id"].as_str().unwrap().to_owned()
     }
 
-    /// Long-polls the timeline until `matches` holds for an entry after `after`.
-    async fn wait_for(&self, ticket: &str, after: i64, matches: impl Fn(&Value) -> bool) -> Value {
-        let mut cursor = after;
-        let mut seen = Vec::new();
-        for _ in 0..30 {
-            let (status, page) = self.get(&format!("{TICKETS}/{ticket}/events?after={cursor}&wait=10")).await;
-            assert_eq!(status, StatusCode::OK, "{page}");
-            cursor = page["last_seq"].as_i64().unwrap();
-            for entry in page["entries"].as_array().unwrap() {
-                if matches(entry) {
-                    return entry.clone();
-                }
-                seen.push(entry.clone());
-            }
-        }
-        panic!("no matching entry after seq {after}; saw {seen:#?}");
+    /// The first entry after `after` that satisfies `matches`.
+    async fn entry(&self, ticket: &str, after: i64, matches: impl Fn(&Value) -> bool) -> Value {
+        self.wait_until(ticket, after, &matches).await.into_iter().find(|e| matches(e)).unwrap()
     }
 
     /// The command block of `command` (typed in a terminal).
     async fn block(&self, ticket: &str, command: &str) -> Value {
-        self.wait_for(ticket, 0, |e| e["kind"] == "command_ran" && e["command"] == command && !e["terminal"].is_null())
+        self.entry(ticket, 0, |e| e["kind"] == "command_ran" && e["command"] == command && !e["terminal"].is_null())
             .await
     }
 
@@ -284,7 +255,7 @@ async fn people_share_one_shell_that_is_typed_resized_recorded_and_cut_into_bloc
     alice.type_keys("head -c 20000 /dev/urandom; echo; exit 3\r").await;
     let ended = alice.until_frame("ended").await;
     assert_eq!(ended["exit_code"], 3, "{ended}");
-    let closed = api.wait_for(&ticket, 0, |e| e["kind"] == "terminal_closed").await;
+    let closed = api.entry(&ticket, 0, |e| e["kind"] == "terminal_closed").await;
     assert!(closed["reason"].as_str().unwrap().contains("code 3"), "{closed}");
     let output = check_recording(&api.recording(&ticket, &session).await);
     assert!(output.contains("hello-42") && output.contains("still-1-here"));
@@ -369,13 +340,13 @@ async fn commands_reach_the_agent_only_while_the_session_shares_context() {
         "data": { "cmds": [ { "command": "echo from-card", "execute": false } ] }
     });
     script.lock().unwrap().answers.push_back(Answer::Json(proposal));
-    let proposed = api.wait_for(&ticket, 0, |e| e["kind"] == "command_proposed").await;
+    let proposed = api.entry(&ticket, 0, |e| e["kind"] == "command_proposed").await;
     let cmd_id = proposed["cmd_id"].as_str().unwrap().to_owned();
 
     // Execute types the card into the ticket's terminal (opening one).
     let (status, _) = api.post(&format!("{TICKETS}/{ticket}/commands/{cmd_id}"), json!({ "action": "execute" })).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let opened = api.wait_for(&ticket, 0, |e| e["kind"] == "terminal_opened").await;
+    let opened = api.entry(&ticket, 0, |e| e["kind"] == "terminal_opened").await;
     let session = opened["session_id"].as_str().unwrap().to_owned();
     let from_card = api.block(&ticket, "echo from-card").await;
     assert_eq!(from_card["cmd_id"], cmd_id.as_str(), "the block is marked as the card's: {from_card}");
@@ -392,13 +363,13 @@ async fn commands_reach_the_agent_only_while_the_session_shares_context() {
     alice.type_keys("echo shared-$((2+2))\r").await;
     let shared = api.block(&ticket, "echo shared-$((2+2))").await;
     assert_eq!(shared["terminal"]["shared"], true);
-    api.wait_for(&ticket, 0, |e| e["kind"] == "terminal_shared").await;
+    api.entry(&ticket, 0, |e| e["kind"] == "terminal_shared").await;
 
     script.lock().unwrap().answers.push_back(Answer::Json(json!({ "content": "Thanks.", "thread_id": "$THREAD" })));
     let (status, accepted) = api.post(&format!("{TICKETS}/{ticket}/messages"), json!({ "content": "Done." })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let seq = accepted["seq"].as_i64().unwrap();
-    api.wait_for(&ticket, seq, |e| e["kind"] == "agent_reply").await;
+    api.entry(&ticket, seq, |e| e["kind"] == "agent_reply").await;
     let request = script.lock().unwrap().requests.last().unwrap().1.clone();
     let last = request["messages"].as_array().unwrap().last().unwrap().clone();
     let executed: Vec<&str> =
@@ -458,7 +429,7 @@ async fn terminals_end_with_the_ticket_and_the_server_and_need_the_role() {
         assert_eq!(code, StatusCode::OK, "{body}");
     }
     assert!(alice.until_frame("ended").await["reason"].as_str().unwrap().contains("resolved"));
-    api.wait_for(&ticket, 0, |e| e["kind"] == "terminal_closed").await;
+    api.entry(&ticket, 0, |e| e["kind"] == "terminal_closed").await;
     let canvas = api.server.data_dir().join("canvas");
     assert!(std::fs::read_dir(&canvas).map(|d| d.count()).unwrap_or(0) == 0, "the canvas directory is gone");
     assert!(check_recording(&api.recording(&ticket, &session).await).contains("before-14"));

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 pub mod agent;
+pub mod api;
 
 use opsdesk_app::model::{Me, Role};
 use opsdesk_server::accounts::{self, UserInput};
