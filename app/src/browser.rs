@@ -2,6 +2,8 @@
 //! functions do not cover, such as multipart uploads.
 
 use crate::error::{AppError, ErrorCode};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -46,93 +48,104 @@ pub async fn fetch_text(url: &str) -> Result<String, AppError> {
     JsFuture::from(text).await.ok().and_then(|v| v.as_string()).ok_or_else(|| failed("not text"))
 }
 
-/// A ticket's live connection: reconnects by itself (backing off up to ten
-/// seconds) and resumes from the last seq the page has, so nothing is lost
-/// or shown twice. Dropping it closes the socket for good.
-pub struct LiveSocket {
-    inner: std::rc::Rc<std::cell::RefCell<LiveInner>>,
+/// A websocket to one of this site's routes that reconnects by itself
+/// (backing off up to ten seconds) while `reconnect` says so. Dropping it
+/// closes the socket for good.
+pub struct ReconnectingSocket {
+    inner: Rc<RefCell<SocketState>>,
 }
 
-struct LiveInner {
+struct SocketState {
     socket: Option<web_sys::WebSocket>,
     stopped: bool,
     retry_ms: i32,
 }
 
-/// What the page gives the live connection.
-pub struct LiveHandlers {
-    /// The highest seq the page holds (asked at every (re)connect).
-    pub last_seq: Box<dyn Fn() -> i64>,
-    pub on_frame: Box<dyn Fn(crate::model::ServerFrame)>,
-    pub on_online: Box<dyn Fn(bool)>,
+/// What a [`ReconnectingSocket`] calls.
+pub struct SocketHandlers {
+    /// Binary frames arrive as `ArrayBuffer`s.
+    pub binary: bool,
+    /// At every (re)connection, with the new socket.
+    pub on_open: Box<dyn Fn(&web_sys::WebSocket)>,
+    pub on_message: Box<dyn Fn(web_sys::MessageEvent)>,
+    pub on_close: Box<dyn Fn()>,
+    /// Whether to connect again after a close.
+    pub reconnect: Box<dyn Fn() -> bool>,
 }
 
-impl LiveSocket {
-    /// Opens the live connection of a ticket (by its human id).
-    pub fn open(ticket_id: &str, handlers: LiveHandlers) -> LiveSocket {
-        let inner =
-            std::rc::Rc::new(std::cell::RefCell::new(LiveInner { socket: None, stopped: false, retry_ms: 500 }));
-        connect(inner.clone(), ticket_id.to_owned(), std::rc::Rc::new(handlers));
-        LiveSocket { inner }
+impl ReconnectingSocket {
+    /// Connects to `path` (e.g. `/org/support/tickets/ACME-1/live`) on this site.
+    pub fn open(path: &str, handlers: SocketHandlers) -> ReconnectingSocket {
+        let inner = Rc::new(RefCell::new(SocketState { socket: None, stopped: false, retry_ms: 500 }));
+        connect(inner.clone(), path.to_owned(), Rc::new(handlers));
+        ReconnectingSocket { inner }
+    }
+
+    pub fn send_str(&self, text: &str) {
+        if let Some(socket) = &self.inner.borrow().socket {
+            let _ = socket.send_with_str(text);
+        }
+    }
+
+    pub fn send_bytes(&self, bytes: &[u8]) {
+        if let Some(socket) = &self.inner.borrow().socket {
+            let _ = socket.send_with_u8_array(bytes);
+        }
     }
 }
 
-impl Drop for LiveSocket {
+impl Drop for ReconnectingSocket {
     fn drop(&mut self) {
-        let mut inner = self.inner.borrow_mut();
-        inner.stopped = true;
-        if let Some(socket) = inner.socket.take() {
+        let mut state = self.inner.borrow_mut();
+        state.stopped = true;
+        if let Some(socket) = state.socket.take() {
             let _ = socket.close();
         }
     }
 }
 
-fn connect(inner: std::rc::Rc<std::cell::RefCell<LiveInner>>, ticket_id: String, handlers: std::rc::Rc<LiveHandlers>) {
+fn connect(inner: Rc<RefCell<SocketState>>, path: String, handlers: Rc<SocketHandlers>) {
     use wasm_bindgen::closure::Closure;
     let Some(window) = web_sys::window() else { return };
     let location = window.location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss:" } else { "ws:" };
     let host = location.host().unwrap_or_default();
-    let url = format!("{scheme}//{host}/org/support/tickets/{ticket_id}/live");
-    let Ok(socket) = web_sys::WebSocket::new(&url) else { return };
-
+    let Ok(socket) = web_sys::WebSocket::new(&format!("{scheme}//{host}{path}")) else { return };
+    if handlers.binary {
+        socket.set_binary_type(web_sys::BinaryType::Arraybuffer);
+    }
     let on_open = {
         let (socket, handlers, inner) = (socket.clone(), handlers.clone(), inner.clone());
         Closure::<dyn FnMut()>::new(move || {
             inner.borrow_mut().retry_ms = 500;
-            let resume = crate::model::ClientFrame::Resume { after: (handlers.last_seq)() };
-            if let Ok(text) = serde_json::to_string(&resume) {
-                let _ = socket.send_with_str(&text);
-            }
-            (handlers.on_online)(true);
+            (handlers.on_open)(&socket);
         })
     };
     let on_message = {
         let handlers = handlers.clone();
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            if let Some(frame) = event.data().as_string().and_then(|t| serde_json::from_str(&t).ok()) {
-                (handlers.on_frame)(frame);
-            }
+            (handlers.on_message)(event)
         })
     };
     let on_close = {
-        let (inner, handlers) = (inner.clone(), handlers.clone());
+        let (inner, handlers, path) = (inner.clone(), handlers.clone(), path.clone());
         Closure::<dyn FnMut()>::new(move || {
-            (handlers.on_online)(false);
+            (handlers.on_close)();
             let delay = {
                 let mut state = inner.borrow_mut();
                 state.socket = None;
-                if state.stopped {
+                if state.stopped || !(handlers.reconnect)() {
                     return;
                 }
                 let delay = state.retry_ms;
                 state.retry_ms = (delay * 2).min(10_000);
                 delay
             };
-            let (inner, ticket_id, handlers) = (inner.clone(), ticket_id.clone(), handlers.clone());
+            let (inner, handlers, path) = (inner.clone(), handlers.clone(), path.clone());
             let retry = Closure::once_into_js(move || {
-                if !inner.borrow().stopped {
-                    connect(inner, ticket_id, handlers);
+                let stopped = inner.borrow().stopped;
+                if !stopped {
+                    connect(inner, path, handlers);
                 }
             });
             if let Some(window) = web_sys::window() {
@@ -148,4 +161,39 @@ fn connect(inner: std::rc::Rc<std::cell::RefCell<LiveInner>>, ticket_id: String,
     on_message.forget();
     on_close.forget();
     inner.borrow_mut().socket = Some(socket);
+}
+
+/// What the page gives a ticket's live connection.
+pub struct LiveHandlers {
+    /// The highest seq the page holds (asked at every (re)connect).
+    pub last_seq: Box<dyn Fn() -> i64>,
+    pub on_frame: Box<dyn Fn(crate::model::ServerFrame)>,
+    pub on_online: Box<dyn Fn(bool)>,
+}
+
+/// A ticket's live connection: resumes from the last seq the page has at
+/// every (re)connection, so nothing is lost or shown twice.
+pub fn open_live(ticket_id: &str, handlers: LiveHandlers) -> ReconnectingSocket {
+    let handlers = Rc::new(handlers);
+    let (opened, message, closed) = (handlers.clone(), handlers.clone(), handlers);
+    ReconnectingSocket::open(
+        &format!("/org/support/tickets/{ticket_id}/live"),
+        SocketHandlers {
+            binary: false,
+            on_open: Box::new(move |socket| {
+                let resume = crate::model::ClientFrame::Resume { after: (opened.last_seq)() };
+                if let Ok(text) = serde_json::to_string(&resume) {
+                    let _ = socket.send_with_str(&text);
+                }
+                (opened.on_online)(true);
+            }),
+            on_message: Box::new(move |event| {
+                if let Some(frame) = event.data().as_string().and_then(|t| serde_json::from_str(&t).ok()) {
+                    (message.on_frame)(frame);
+                }
+            }),
+            on_close: Box::new(move || (closed.on_online)(false)),
+            reconnect: Box::new(|| true),
+        },
+    )
 }

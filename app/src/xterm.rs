@@ -86,6 +86,7 @@ struct Inner {
     term: Terminal,
     fit: FitAddon,
     state: RefCell<State>,
+    socket: RefCell<Option<crate::browser::ReconnectingSocket>>,
     /// The server's size is being applied: do not echo it back.
     applying_size: std::cell::Cell<bool>,
     observer: RefCell<Option<web_sys::ResizeObserver>>,
@@ -94,7 +95,6 @@ struct Inner {
 }
 
 struct State {
-    socket: Option<web_sys::WebSocket>,
     can_type: bool,
     /// Stream offset of the last reset; `drawn` counts stream bytes since.
     base: u64,
@@ -105,7 +105,6 @@ struct State {
     snapshot_next: bool,
     ended: bool,
     stopped: bool,
-    retry_ms: i32,
 }
 
 /// A live terminal session in the page. Dropping it closes the socket and
@@ -116,14 +115,8 @@ pub struct LiveTerminal {
 
 impl Drop for LiveTerminal {
     fn drop(&mut self) {
-        let socket = {
-            let mut state = self.inner.state.borrow_mut();
-            state.stopped = true;
-            state.socket.take()
-        };
-        if let Some(socket) = socket {
-            let _ = socket.close();
-        }
+        self.inner.state.borrow_mut().stopped = true;
+        drop(self.inner.socket.borrow_mut().take());
         if let Some(observer) = self.inner.observer.borrow_mut().take() {
             observer.disconnect();
         }
@@ -132,9 +125,9 @@ impl Drop for LiveTerminal {
     }
 }
 
-fn send(state: &State, frame: &TermClientFrame) {
-    if let (Some(socket), Ok(text)) = (&state.socket, serde_json::to_string(frame)) {
-        let _ = socket.send_with_str(&text);
+fn send(inner: &Inner, frame: &TermClientFrame) {
+    if let (Some(socket), Ok(text)) = (&*inner.socket.borrow(), serde_json::to_string(frame)) {
+        socket.send_str(&text);
     }
 }
 
@@ -148,7 +141,6 @@ impl LiveTerminal {
             term,
             fit,
             state: RefCell::new(State {
-                socket: None,
                 can_type: false,
                 base: 0,
                 drawn: 0,
@@ -156,8 +148,8 @@ impl LiveTerminal {
                 snapshot_next: false,
                 ended: false,
                 stopped: false,
-                retry_ms: 500,
             }),
+            socket: RefCell::new(None),
             applying_size: std::cell::Cell::new(false),
             observer: RefCell::new(None),
             keep: RefCell::new(Vec::new()),
@@ -165,19 +157,19 @@ impl LiveTerminal {
         let on_data = {
             let inner = inner.clone();
             Closure::<dyn FnMut(String)>::new(move |data: String| {
-                let state = inner.state.borrow();
-                if let (true, Some(socket)) = (state.can_type, &state.socket) {
-                    let _ = socket.send_with_u8_array(data.as_bytes());
+                let can_type = inner.state.borrow().can_type;
+                if let (true, Some(socket)) = (can_type, &*inner.socket.borrow()) {
+                    socket.send_bytes(data.as_bytes());
                 }
             })
         };
         let on_resize = {
             let inner = inner.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |size: JsValue| {
-                let state = inner.state.borrow();
-                if state.can_type && !inner.applying_size.get() {
+                let can_type = inner.state.borrow().can_type;
+                if can_type && !inner.applying_size.get() {
                     let size = size.unchecked_into::<TermSize>();
-                    send(&state, &TermClientFrame::Resize { cols: size.cols(), rows: size.rows() });
+                    send(&inner, &TermClientFrame::Resize { cols: size.cols(), rows: size.rows() });
                 }
             })
         };
@@ -199,73 +191,35 @@ impl LiveTerminal {
         }
         *inner.keep.borrow_mut() =
             vec![on_data.into_js_value(), on_resize.into_js_value(), on_panel_resize.into_js_value()];
-        connect(inner.clone(), path.to_owned(), Rc::new(events));
+        let socket = connect(&inner, path, Rc::new(events));
+        *inner.socket.borrow_mut() = Some(socket);
         LiveTerminal { inner }
     }
 }
 
-fn connect(inner: Rc<Inner>, path: String, events: Rc<TerminalEvents>) {
-    let Some(window) = web_sys::window() else { return };
-    let location = window.location();
-    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss:" } else { "ws:" };
-    let host = location.host().unwrap_or_default();
-    let Ok(socket) = web_sys::WebSocket::new(&format!("{scheme}//{host}{path}")) else { return };
-    socket.set_binary_type(web_sys::BinaryType::Arraybuffer);
-
-    let on_open = {
-        let (inner, events) = (inner.clone(), events.clone());
-        Closure::<dyn FnMut()>::new(move || {
-            inner.state.borrow_mut().retry_ms = 500;
-            (events.on_online)(true);
-        })
-    };
-    let on_message = {
-        let (inner, events) = (inner.clone(), events.clone());
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let data = event.data();
-            if let Some(text) = data.as_string() {
-                if let Ok(frame) = serde_json::from_str::<TermServerFrame>(&text) {
-                    on_frame(&inner, &events, frame);
+fn connect(inner: &Rc<Inner>, path: &str, events: Rc<TerminalEvents>) -> crate::browser::ReconnectingSocket {
+    let (opened, closed, message) = (events.clone(), events.clone(), events);
+    let (on_message_inner, reconnect_inner) = (inner.clone(), inner.clone());
+    crate::browser::ReconnectingSocket::open(
+        path,
+        crate::browser::SocketHandlers {
+            binary: true,
+            on_open: Box::new(move |_| (opened.on_online)(true)),
+            on_message: Box::new(move |event| {
+                let data = event.data();
+                if let Some(text) = data.as_string() {
+                    if let Ok(frame) = serde_json::from_str::<TermServerFrame>(&text) {
+                        on_frame(&on_message_inner, &message, frame);
+                    }
+                } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
+                    on_bytes(&on_message_inner, Uint8Array::new(&buffer));
                 }
-            } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
-                on_bytes(&inner, Uint8Array::new(&buffer));
-            }
-        })
-    };
-    let on_close = {
-        let (inner, events, path) = (inner.clone(), events.clone(), path.clone());
-        Closure::<dyn FnMut()>::new(move || {
-            (events.on_online)(false);
-            let delay = {
-                let mut state = inner.state.borrow_mut();
-                state.socket = None;
-                if state.stopped || state.ended {
-                    return;
-                }
-                let delay = state.retry_ms;
-                state.retry_ms = (delay * 2).min(10_000);
-                delay
-            };
-            let (inner, events, path) = (inner.clone(), events.clone(), path.clone());
-            let retry = Closure::once_into_js(move || {
-                let stopped = inner.state.borrow().stopped;
-                if !stopped {
-                    connect(inner, path, events);
-                }
-            });
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay);
-            }
-        })
-    };
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    // The socket owns its handlers for its whole life; a reconnect makes new ones.
-    on_open.forget();
-    on_message.forget();
-    on_close.forget();
-    inner.state.borrow_mut().socket = Some(socket);
+            }),
+            on_close: Box::new(move || (closed.on_online)(false)),
+            // An ended session has nothing more to say.
+            reconnect: Box::new(move || !reconnect_inner.state.borrow().ended),
+        },
+    )
 }
 
 fn on_frame(inner: &Rc<Inner>, events: &TerminalEvents, frame: TermServerFrame) {
@@ -338,7 +292,8 @@ fn on_bytes(inner: &Rc<Inner>, data: Uint8Array) {
             }
             state.drawn += length;
             let offset = state.base + state.drawn;
-            send(&state, &TermClientFrame::Ack { offset });
+            drop(state);
+            send(&inner, &TermClientFrame::Ack { offset });
         })
     };
     xterm(&inner.term).write_bytes(&data, drawn.unchecked_ref());

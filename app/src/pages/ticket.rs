@@ -102,7 +102,7 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
             on_frame: Box::new(move |frame| live.apply(frame)),
             on_online: Box::new(move |online| live.online.set(online)),
         };
-        let socket = send_wrapper::SendWrapper::new(crate::browser::LiveSocket::open(&ticket.ticket_id, handlers));
+        let socket = send_wrapper::SendWrapper::new(crate::browser::open_live(&ticket.ticket_id, handlers));
         on_cleanup(move || drop(socket));
     }
     let initial_status = ticket.status;
