@@ -331,15 +331,16 @@ async fn commands_reach_the_agent_only_while_the_session_shares_context() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{agent}");
-    let (status, created) =
-        api.post(TICKETS, json!({ "subject": "Pods restarting", "agent_id": "helper", "message": "Why?" })).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let ticket = created["ticket_id"].as_str().unwrap().to_owned();
+    // The answer must be ready before the ticket exists: its first turn starts at once.
     let proposal = json!({
         "content": "Run this in the terminal, please.", "thread_id": "$THREAD",
         "data": { "cmds": [ { "command": "echo from-card", "execute": false } ] }
     });
     script.lock().unwrap().answers.push_back(Answer::Json(proposal));
+    let (status, created) =
+        api.post(TICKETS, json!({ "subject": "Pods restarting", "agent_id": "helper", "message": "Why?" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let ticket = created["ticket_id"].as_str().unwrap().to_owned();
     let proposed = api.entry(&ticket, 0, |e| e["kind"] == "command_proposed").await;
     let cmd_id = proposed["cmd_id"].as_str().unwrap().to_owned();
 
