@@ -232,10 +232,10 @@ fn LiveSession(ticket_id: String, session: TerminalSession, can_operate: Signal<
                     <span class="badge badge-private" title="Your role can watch terminals but not type in them">"read-only"</span>
                 })}
                 <Show when=move || can_operate.get()>
-                    <label class="share-toggle" title="While on, the commands typed here reach the agents with the next message">
+                    <label class="check share-toggle" title="While on, the commands typed here reach the agents with the next message">
                         <input type="checkbox" prop:checked=move || shared.get()
                             on:change=move |ev| { share.dispatch(event_target_checked(&ev)); }/>
-                        " Share context with agents"
+                        "Share context with agents"
                     </label>
                     <button class="button button-quiet" on:click=move |_| { end.dispatch(()); } disabled=move || end.pending().get()>"End session"</button>
                 </Show>
