@@ -18,31 +18,20 @@
 //!
 //! Prints a Markdown table for docs/benchmarks.md. It asserts no timing.
 
+mod support;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{free_port, percentile, rss_kib};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 const COMMENTS: usize = 200;
 const TURNS: usize = 200;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// `(prepare_us, call_us, commit_us)` of an "agent answered" log line.
 fn turn_fields(line: &str) -> Option<(u64, u64, u64)> {
@@ -61,10 +50,6 @@ fn turn_fields(line: &str) -> Option<(u64, u64, u64)> {
         plain[start..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
     };
     Some((field("prepare_us")?, field("call_us")?, field("commit_us")?))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::main]

@@ -21,6 +21,8 @@
 //!
 //! Prints a Markdown table for docs/benchmarks.md. It asserts no timing.
 
+mod support;
+
 use futures_util::{SinkExt, StreamExt};
 use opsdesk_server::terminal::pty::{Pty, Spawn};
 use opsdesk_server::terminal::session::{Identity, Session, Start};
@@ -29,6 +31,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{free_port, percentile, rss_kib};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -40,20 +43,6 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 fn mb_per_s(bytes: usize, took: Duration) -> f64 {
     bytes as f64 / 1e6 / took.as_secs_f64()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// A text file of numbered lines, at least `size` bytes: its path, size and line count.
@@ -315,7 +304,7 @@ async fn start_server(data: &std::path::Path) -> Server {
     .unwrap()
     .trim()
     .to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let child = std::process::Command::new(&binary)
         .args(["serve", "--addr", &addr, "--data-dir", data_dir])
