@@ -37,7 +37,8 @@ pub enum Read {
 }
 
 struct Inner {
-    chunks: VecDeque<Bytes>,
+    /// The kept chunks with the stream offset each starts at.
+    chunks: VecDeque<(u64, Bytes)>,
     /// Offset of the first kept chunk.
     start: u64,
     /// Offset after the last byte.
@@ -93,11 +94,12 @@ impl OutputLog {
         }
         let end = {
             let mut inner = self.lock();
+            let at = inner.end;
             inner.end += chunk.len() as u64;
             inner.retained += chunk.len();
-            inner.chunks.push_back(chunk);
+            inner.chunks.push_back((at, chunk));
             while inner.retained > self.retain && inner.chunks.len() > 1 {
-                let Some(old) = inner.chunks.pop_front() else { break };
+                let Some((_, old)) = inner.chunks.pop_front() else { break };
                 inner.retained -= old.len();
                 inner.start += old.len() as u64;
             }
@@ -132,21 +134,19 @@ impl OutputLog {
         if offset >= inner.end {
             return Read::UpToDate;
         }
+        // Every watcher reads on every push: find the chunk by binary search,
+        // not by walking thousands of kept chunks.
+        let first = inner.chunks.partition_point(|(at, chunk)| at + chunk.len() as u64 <= offset);
         let mut out = Vec::new();
-        let mut at = inner.start;
         let mut taken = 0usize;
-        for chunk in &inner.chunks {
-            let chunk_end = at + chunk.len() as u64;
-            if chunk_end > offset {
-                let from = offset.saturating_sub(at) as usize;
-                let want = (chunk.len() - from).min(max - taken);
-                out.push(chunk.slice(from..from + want));
-                taken += want;
-                if taken >= max {
-                    break;
-                }
+        for (at, chunk) in inner.chunks.range(first..) {
+            let from = offset.saturating_sub(*at) as usize;
+            let want = (chunk.len() - from).min(max - taken);
+            out.push(chunk.slice(from..from + want));
+            taken += want;
+            if taken >= max {
+                break;
             }
-            at = chunk_end;
         }
         Read::Data(out)
     }
