@@ -31,7 +31,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{free_port, percentile, rss_kib};
+use support::{cpu_seconds, free_port, percentile, rss_kib};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -482,7 +482,9 @@ async fn main() {
     let idle = rss_kib(server.pid);
     for n in [1usize, 10, 100] {
         let watchers = server.watchers(n).await;
+        let (cpu_before, wall) = (cpu_seconds(server.pid), Instant::now());
         let ((watchers, rates, exact), peak) = peak_rss(server.pid, fan_out(watchers, &big)).await;
+        let server_cpu = (cpu_seconds(server.pid) - cpu_before) / wall.elapsed().as_secs_f64();
         let (min, mean) = summary(&rates);
         rows.push((
             format!("cat 200 MB to {n} watcher(s): slowest / mean"),
@@ -490,9 +492,9 @@ async fn main() {
             format!("{:.2} / {:.2}", min / bare, mean / bare),
         ));
         rows.push((
-            format!("  every byte once to all {n}; server peak memory"),
+            format!("  every byte once to all {n}; server peak memory; server CPU (cores)"),
             format!(
-                "{}; {:.1} MB (idle {:.1} MB)",
+                "{}; {:.1} MB (idle {:.1} MB); {server_cpu:.2}",
                 if exact { "yes" } else { "NO" },
                 peak as f64 / 1024.0,
                 idle as f64 / 1024.0
