@@ -65,6 +65,9 @@ pub fn TerminalPanel(
                     <OpenTerminalForm ticket_id=form_ticket.clone() open/>
                 </Show>
             </div>
+            <Show when=move || !active.get()>
+                <p class="muted">"This ticket is done, so its terminals have ended; reopen it to open a new one."</p>
+            </Show>
             {move || open.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
             <Transition fallback=|| view! { <p class="muted">"Loading terminals…"</p> }>
                 {

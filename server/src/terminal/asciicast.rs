@@ -210,6 +210,7 @@ pub use opsdesk_app::model::{parse_asciicast as parse, CastEvent as Event};
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::terminal::test_rng::Rng;
     use serde_json::Value;
 
     fn header() -> Header {
@@ -224,20 +225,6 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    /// Deterministic xorshift64 so the property tests need no `rand` and always test the same cases.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
     }
 
     /// Records `chunks` as output and returns the file's text.

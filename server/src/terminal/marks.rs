@@ -472,6 +472,7 @@ fn escape_end(raw: &[u8], at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::terminal::test_rng::Rng;
 
     const NONCE: &str = "0123456789abcdeffedcba9876543210";
 
@@ -483,20 +484,6 @@ mod tests {
         }
         v.extend_from_slice(if st { b"\x1b\\" } else { b"\x07" });
         v
-    }
-
-    /// Deterministic xorshift64 so the property tests need no `rand` and always test the same cases.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
     }
 
     /// Runs `chunks` through a fresh scanner; returns the whole output and the marks at absolute positions.

@@ -12,6 +12,26 @@ pub mod screen;
 pub mod session;
 pub mod shell;
 
+/// A deterministic xorshift64 for the property tests (no `rand`, the same
+/// cases every run).
+#[cfg(test)]
+pub(crate) mod test_rng {
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
 use crate::auth;
 use crate::canvas;
 use crate::state::AppState;

@@ -176,10 +176,6 @@ impl OutputLog {
         self.progress.notify_one();
     }
 
-    pub fn watchers(&self) -> usize {
-        self.lock().positions.len()
-    }
-
     /// Called by the reader after each push: waits while an active watcher
     /// (one that moved within [`STALL`]) is more than [`LEAD`] behind.
     pub async fn pace(&self) {

@@ -395,17 +395,14 @@ async fn pump(
                     Mark::CommandStart { .. } => ShellState::Running,
                     Mark::CommandEnd { .. } => *session.shell.borrow(),
                 };
-                let starting = match &mark {
-                    Mark::CommandStart { command } => Some(command.clone()),
-                    _ => None,
-                };
+                let starts = matches!(mark, Mark::CommandStart { .. });
                 if let Some(block) = builder.mark(mark, Utc::now()) {
                     let done = finish_block(&session, block, card.take());
                     let _ = record.send(RecordEvent::Marker(session.clock.elapsed(), done.block.command.clone())).await;
                     let _ = blocks.send(done);
                 }
-                if let Some(command) = starting {
-                    card = session.claim_card(&command);
+                if starts {
+                    card = builder.running().and_then(|command| session.claim_card(command));
                 }
                 session.shell.send_replace(state);
             }
