@@ -13,7 +13,9 @@ echo "==> unit and integration tests"
 # Terminal recordings are also checked by the asciinema player itself.
 export OPSDESK_ASCIINEMA="$PWD/target/asciinema-venv/bin/asciinema"
 # One invocation for both crates, so `app` is built once with the `ssr` feature.
-cargo test -p opsdesk-server -p opsdesk-app
+cargo test -p opsdesk-server -p opsdesk-app --no-run
+# A hung test fails the run with its name printed instead of eating CI's hour.
+timeout --signal=INT --kill-after=30s 20m cargo test -p opsdesk-server -p opsdesk-app
 
 echo "==> API conformance: schemathesis against the OpenAPI document"
 scripts/with-server.sh --admin-token server/tests/schemathesis.sh

@@ -115,7 +115,7 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let provide_backend = move || provide_context(backend.clone());
     let pages = Router::new()
-        .leptos_routes_with_context(&state, generate_route_list(App), provide_backend.clone(), {
+        .leptos_routes_with_context(&state, page_routes(), provide_backend.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
@@ -131,6 +131,16 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them renders the
+/// app with a process-wide "suppress resource loads" flag raised, and a
+/// resource first polled by a page render in that window never resolves
+/// (leptos-rs/leptos#4773): one generation, before any router serves,
+/// closes that window for good, also when tests run several servers at once.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Pages need a signed-in person: anyone else is sent to the sign-in page
