@@ -5,10 +5,10 @@
 
 use crate::error::AppError;
 use crate::model::{
-    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
-    Role, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket,
-    UserView,
+    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan, FollowTicket,
+    InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject, OpenTerminal,
+    PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role, TerminalScopes,
+    TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -267,4 +267,53 @@ pub async fn share_terminal(
 #[server(prefix = "/rpc", endpoint = "tickets/terminals/end")]
 pub async fn end_terminal(ticket_id: String, session_id: String) -> Result<TerminalSession, AppError> {
     ssr::answer(async { ssr::backend()?.end_terminal(&ssr::caller()?, &ticket_id, &session_id).await }.await)
+}
+
+/// The org's projects with their progress.
+#[server(prefix = "/rpc", endpoint = "projects")]
+pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
+    ssr::answer(async { ssr::backend()?.projects(&ssr::caller()?).await }.await)
+}
+
+/// A project with its plan, stages, tickets and history.
+#[server(prefix = "/rpc", endpoint = "projects/show")]
+pub async fn show_project(project_id: String) -> Result<Project, AppError> {
+    ssr::answer(async { ssr::backend()?.project(&ssr::caller()?, &project_id).await }.await)
+}
+
+/// Creates a project as a draft.
+#[server(prefix = "/rpc", endpoint = "projects/create", input = Json)]
+pub async fn create_project(body: NewProject) -> Result<Project, AppError> {
+    ssr::answer(async { ssr::backend()?.create_project(&ssr::caller()?, body).await }.await)
+}
+
+/// Saves a new revision of a project's plan.
+#[server(prefix = "/rpc", endpoint = "projects/update", input = Json)]
+pub async fn save_project_plan(project_id: String, body: crate::model::UpdateProject) -> Result<Project, AppError> {
+    ssr::answer(async { ssr::backend()?.update_project(&ssr::caller()?, &project_id, body).await }.await)
+}
+
+/// Approves the plan's revision `revision` (operators); the first approval opens stage 1.
+#[server(prefix = "/rpc", endpoint = "projects/approve")]
+pub async fn approve_plan(project_id: String, revision: i64) -> Result<Project, AppError> {
+    let body = crate::model::ApproveProject { revision: Some(revision) };
+    ssr::answer(async { ssr::backend()?.approve_project(&ssr::caller()?, &project_id, body).await }.await)
+}
+
+/// Opens a stage before the one before it is done (operators).
+#[server(prefix = "/rpc", endpoint = "projects/start-stage")]
+pub async fn start_project_stage(project_id: String, stage: u32) -> Result<Project, AppError> {
+    ssr::answer(async { ssr::backend()?.start_project_stage(&ssr::caller()?, &project_id, stage).await }.await)
+}
+
+/// The plan templates a draft can start from.
+#[server(prefix = "/rpc", endpoint = "projects/templates")]
+pub async fn project_templates() -> Result<Vec<PlanTemplate>, AppError> {
+    ssr::answer(async { ssr::backend()?.project_templates(&ssr::caller()?).await }.await)
+}
+
+/// A plan drafted from a goal, to edit before creating.
+#[server(prefix = "/rpc", endpoint = "projects/draft", input = Json)]
+pub async fn draft_project_plan(body: DraftPlan) -> Result<PlanDraft, AppError> {
+    ssr::answer(async { ssr::backend()?.draft_plan(&ssr::caller()?, body).await }.await)
 }

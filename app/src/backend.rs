@@ -4,10 +4,11 @@
 
 use crate::error::AppResult;
 use crate::model::{
-    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
-    Role, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTerminal,
-    UpdateTicket, UserView,
+    AgentView, ApiTokenView, ApproveProject, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan,
+    FollowTicket, InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject,
+    OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role,
+    TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateProject,
+    UpdateTerminal, UpdateTicket, UserView,
 };
 use std::sync::Arc;
 
@@ -94,6 +95,22 @@ pub trait Backend: Send + Sync + 'static {
     ) -> AppResult<TerminalSession>;
     /// Ends a live session.
     async fn end_terminal(&self, me: &Me, ticket_id: &str, session_id: &str) -> AppResult<TerminalSession>;
+    /// The org's projects with their progress.
+    async fn projects(&self, me: &Me) -> AppResult<Vec<ProjectSummary>>;
+    /// A project with its plan, stages and history.
+    async fn project(&self, me: &Me, project_id: &str) -> AppResult<Project>;
+    /// Creates a draft project.
+    async fn create_project(&self, me: &Me, body: NewProject) -> AppResult<Project>;
+    /// Saves a new revision of the plan.
+    async fn update_project(&self, me: &Me, project_id: &str, body: UpdateProject) -> AppResult<Project>;
+    /// Approves the plan (operators).
+    async fn approve_project(&self, me: &Me, project_id: &str, body: ApproveProject) -> AppResult<Project>;
+    /// Opens a stage early (operators).
+    async fn start_project_stage(&self, me: &Me, project_id: &str, stage: u32) -> AppResult<Project>;
+    /// The plan templates.
+    async fn project_templates(&self, me: &Me) -> AppResult<Vec<PlanTemplate>>;
+    /// A plan drafted from a goal.
+    async fn draft_plan(&self, me: &Me, body: DraftPlan) -> AppResult<PlanDraft>;
 }
 
 /// The shared handle provided as Leptos context.

@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tickets/new") view=pages::NewTicketPage/>
                     <Route path=path!("tickets/:id") view=pages::TicketPage/>
                     <Route path=path!("projects") view=pages::ProjectsPage/>
+                    <Route path=path!("projects/new") view=pages::NewProjectPage/>
+                    <Route path=path!("projects/:id") view=pages::ProjectPage/>
                     <Route path=path!("admin") view=pages::AdminPage/>
                 </ParentRoute>
             </Routes>

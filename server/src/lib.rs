@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod demo;
 pub mod instances;
 pub mod live;
+pub mod projects;
 pub mod review;
 pub mod state;
 pub mod store;

@@ -6,6 +6,7 @@ use crate::attachments::{self, Upload};
 use crate::auth;
 use crate::canvas;
 use crate::conversation;
+use crate::projects;
 use crate::review::{self, offline, STRONG_DUPLICATE};
 use crate::state::AppState;
 use crate::store::{AppendRefused, NewAttachment, NewEntry, NewTicket, TicketChanges, TicketRef};
@@ -31,7 +32,7 @@ pub async fn find(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<Ticke
 }
 
 /// Blank text does not count towards `min`; every character counts towards `max`.
-fn check_len(fields: &mut BTreeMap<String, String>, field: &str, value: &str, min: usize, max: usize) {
+pub(crate) fn check_len(fields: &mut BTreeMap<String, String>, field: &str, value: &str, min: usize, max: usize) {
     let chars = value.chars().count();
     if value.trim().chars().count() < min {
         fields.insert(field.to_owned(), format!("{field} is required"));
@@ -303,7 +304,7 @@ pub async fn create(state: &AppState, me: &Me, body: CreateTicket, default_sourc
 }
 
 /// A subject from the first line of a message, cut at a word near 80 characters.
-fn subject_from_message(message: &str) -> String {
+pub(crate) fn subject_from_message(message: &str) -> String {
     const LONGEST: usize = 80;
     let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
     if line.chars().count() <= LONGEST {
@@ -411,6 +412,10 @@ async fn change(
                     let reason = format!("the ticket was {}", to.label().to_lowercase());
                     state.terminals.end_ticket(&ticket.id, &reason);
                     canvas::remove(&state.config.data_dir, &ticket.id).await;
+                    // The last ticket of a project's stage opens the next stage.
+                    if let Some(project_id) = &ticket.project_id {
+                        projects::ticket_finished(state, me, project_id).await;
+                    }
                 }
                 return Ok(());
             }
@@ -561,6 +566,9 @@ pub async fn delete(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<()>
         }
     }
     tracing::info!(ticket = %ticket.ticket_id, by = %me.user.email, "ticket deleted");
+    if let Some(project_id) = &ticket.project_id {
+        projects::ticket_finished(state, me, project_id).await;
+    }
     Ok(())
 }
 

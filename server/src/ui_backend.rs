@@ -3,15 +3,17 @@
 
 use crate::accounts::{self, UserInput};
 use crate::conversation;
+use crate::projects;
 use crate::state::AppState;
 use crate::terminal;
 use crate::tickets;
 use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
-    AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, FollowTicket, InstanceView, Me,
-    MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, OpenTerminal, PostMessage, Review, ReviewRequest,
-    Role, Source, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry,
+    AgentView, ApiTokenView, ApproveProject, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan,
+    FollowTicket, InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject,
+    OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role, Source,
+    TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateProject,
     UpdateTerminal, UpdateTicket, UserView,
 };
 
@@ -143,5 +145,37 @@ impl Backend for AppState {
 
     async fn end_terminal(&self, me: &Me, ticket_id: &str, session_id: &str) -> AppResult<TerminalSession> {
         terminal::end(self, me, ticket_id, session_id).await
+    }
+
+    async fn projects(&self, me: &Me) -> AppResult<Vec<ProjectSummary>> {
+        projects::list(self, me).await
+    }
+
+    async fn project(&self, me: &Me, project_id: &str) -> AppResult<Project> {
+        projects::get(self, me, project_id).await
+    }
+
+    async fn create_project(&self, me: &Me, body: NewProject) -> AppResult<Project> {
+        projects::create(self, me, body).await
+    }
+
+    async fn update_project(&self, me: &Me, project_id: &str, body: UpdateProject) -> AppResult<Project> {
+        projects::update(self, me, project_id, body).await
+    }
+
+    async fn approve_project(&self, me: &Me, project_id: &str, body: ApproveProject) -> AppResult<Project> {
+        projects::approve(self, me, project_id, body).await
+    }
+
+    async fn start_project_stage(&self, me: &Me, project_id: &str, stage: u32) -> AppResult<Project> {
+        projects::start_stage(self, me, project_id, stage).await
+    }
+
+    async fn project_templates(&self, me: &Me) -> AppResult<Vec<PlanTemplate>> {
+        projects::templates(me)
+    }
+
+    async fn draft_plan(&self, me: &Me, body: DraftPlan) -> AppResult<PlanDraft> {
+        projects::draft(self, me, body).await
     }
 }

@@ -1,4 +1,4 @@
-//! The ticket CLI end to end: the real `opsdesk` binary, run as a child
+//! The ticket and project CLI end to end: the real `opsdesk` binary, run as a child
 //! process, against a real server on port 0 with a real SQLite file.
 
 mod common;
@@ -183,6 +183,132 @@ async fn the_cli_works_a_ticket_from_creation_to_closing() {
     let closed_list = cli.run(&["tickets", "list", "--status", "closed"]).await.ok();
     assert!(closed_list.contains("ACME-1") && !closed_list.contains("ACME-2"), "{closed_list}");
     assert!(closed_list.ends_with("page 1 of 1 (1 ticket)\n"), "{closed_list}");
+    server.stop().await;
+}
+
+/// A two-stage plan: stage 1 has two tasks (one on the built-in `local`
+/// instance), stage 2 one; no task names an agent.
+const PLAN: &str = r#"{
+  "title": "Move the staging database to the new volume",
+  "goal": "Staging reads and writes from the 200 GB volume, with a tested backup, and the old volume is gone.",
+  "stages": [
+    {
+      "name": "Prepare",
+      "tasks": [
+        {
+          "title": "Take a full backup of the staging database",
+          "description": "Run pg_dump of the staging database to the backup bucket before anything moves.",
+          "acceptance_criteria": "A dump newer than one hour restores cleanly into a scratch database."
+        },
+        {
+          "title": "Check free space and mounts on the local host",
+          "description": "Confirm the new 200 GB volume is attached and mounted at /srv/pgdata-new.",
+          "acceptance_criteria": "df shows /srv/pgdata-new with at least 150 GB free.",
+          "instance_id": "local"
+        }
+      ]
+    },
+    {
+      "name": "Switch over",
+      "tasks": [
+        {
+          "title": "Point PostgreSQL at the new data directory and restart it",
+          "description": "Stop PostgreSQL, rsync the data directory to the new volume, point data_directory at it.",
+          "acceptance_criteria": "The staging app passes its smoke tests against the restarted database."
+        }
+      ]
+    }
+  ]
+}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_creates_approves_and_shows_a_project() {
+    let server = TestServer::start().await;
+    // Who may approve is the server's rule; an admin may do everything.
+    let cli = Cli::for_server(&server, Role::Admin).await;
+    let plan = cli.home.path().join("plan.json");
+    std::fs::write(&plan, PLAN).unwrap();
+
+    // Create: a draft, and a confirmation naming its id.
+    let created = cli.run(&["projects", "create", "--file", plan.to_str().unwrap()]).await.ok();
+    assert!(created.starts_with("created "), "{created}");
+    assert!(created.contains("Move the staging database to the new volume"), "{created}");
+    let listed: Value = serde_json::from_str(&cli.run(&["projects", "list", "--json"]).await.ok()).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let id = listed[0]["id"].as_str().expect("the project's id").to_owned();
+    assert!(created.contains(&format!("opsdesk projects approve {id}")), "{created}");
+
+    // List: a table with the whole id, the draft's status and no stage opened.
+    let list = cli.run(&["projects", "list"]).await.ok();
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].starts_with("ID") && lines[0].contains("PROGRESS") && lines[0].contains("TITLE"), "{list}");
+    let row = lines.iter().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("no row: {list}"));
+    assert!(row.contains("draft") && row.contains("0/2") && row.contains("Move the staging database"), "{list}");
+    assert_eq!(lines.last().copied(), Some("1 project"), "{list}");
+
+    // Approve: stage 1 opens one ticket per task, and the output names them.
+    let approved = cli.run(&["projects", "approve", id.as_str()]).await.ok();
+    assert!(approved.contains("approved revision 1"), "{approved}");
+    assert!(approved.contains("opened stage 1 · Prepare: 2 tickets"), "{approved}");
+    let shown = cli.run(&["projects", "show", id.as_str(), "--json"]).await.ok();
+    let project: Value = serde_json::from_str(&shown).expect("JSON");
+    let stages = project["stage_progress"].as_array().expect("stage_progress");
+    let stage_one: Vec<&str> = stages[0]["tickets"]
+        .as_array()
+        .expect("stage 1's tickets")
+        .iter()
+        .map(|t| t["ticket_id"].as_str().expect("a ticket id"))
+        .collect();
+    assert_eq!(stage_one.len(), 2, "{project}");
+    for ticket_id in &stage_one {
+        assert!(approved.contains(*ticket_id), "{ticket_id} is not in\n{approved}");
+    }
+    assert_eq!(stages[1]["state"], "waiting", "{project}");
+    assert!(stages[1]["tickets"].as_array().is_some_and(Vec::is_empty), "{project}");
+
+    // Show: stage 1's tickets, open; stage 2 waiting with its task; the history.
+    let show = cli.run(&["projects", "show", id.as_str()]).await.ok();
+    assert!(show.starts_with(&format!("{id}  Move the staging database to the new volume\n")), "{show}");
+    assert!(show.contains("  status     active\n"), "{show}");
+    assert!(show.contains("Stage 1 · Prepare · open"), "{show}");
+    for ticket_id in &stage_one {
+        let line = show.lines().find(|l| l.trim_start().starts_with(&format!("{ticket_id} ")));
+        assert!(line.is_some_and(|l| l.contains(" open ")), "{ticket_id} is not listed as open in\n{show}");
+    }
+    assert!(show.contains("Stage 2 · Switch over · waiting"), "{show}");
+    assert!(show.contains("Point PostgreSQL at the new data directory and restart it"), "{show}");
+    assert!(show.contains("Revisions (1)"), "{show}");
+
+    // Approving the approved revision again opens nothing.
+    let again = cli.run(&["projects", "approve", id.as_str()]).await.ok();
+    assert_eq!(again, "already approved at revision 1; nothing opened\n");
+
+    // From standard input, the title from the flag, approved at once.
+    let rehearsal = r#"{"goal": "Know how long the staging move takes before doing it.", "stages": [{"name": "Rehearse",
+        "tasks": [{"title": "Restore last night's staging dump into a scratch database and time it",
+        "description": "Restore the newest dump from the backup bucket into a scratch database on the local host.",
+        "acceptance_criteria": "The restore finishes and its duration is written on the ticket."}]}]}"#;
+    let piped = cli
+        .run_with_stdin(
+            &["projects", "create", "--file", "-", "--title", "Rehearse the staging move", "--approve"],
+            Some(rehearsal),
+        )
+        .await
+        .ok();
+    assert!(piped.starts_with("created ") && piped.contains("Rehearse the staging move"), "{piped}");
+    assert!(piped.contains("opened stage 1 · Rehearse: 1 ticket"), "{piped}");
+    let list = cli.run(&["projects", "list"]).await.ok();
+    assert!(list.ends_with("2 projects\n"), "{list}");
+
+    // Errors: the server's message, each invalid field, exit 2.
+    let unknown = cli.run(&["projects", "show", "no-such-project"]).await;
+    assert_eq!(unknown.code, Some(2), "{unknown:?}");
+    assert!(unknown.stderr.starts_with("error: ") && unknown.stdout.is_empty(), "{unknown:?}");
+    let untitled = PLAN.replacen("Take a full backup of the staging database", "", 1);
+    let invalid = cli.run_with_stdin(&["projects", "create", "--file", "-"], Some(untitled.as_str())).await;
+    assert_eq!(invalid.code, Some(2), "{invalid:?}");
+    assert!(invalid.stderr.starts_with("error: "), "{invalid:?}");
+    assert!(invalid.stderr.contains("stages[0].tasks[0].title"), "the field is not named: {invalid:?}");
     server.stop().await;
 }
 

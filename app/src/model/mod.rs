@@ -49,6 +49,7 @@ mod account;
 mod agent;
 mod conversation;
 mod live;
+mod project;
 mod terminal;
 mod ticket;
 
@@ -56,5 +57,6 @@ pub use account::*;
 pub use agent::*;
 pub use conversation::*;
 pub use live::*;
+pub use project::*;
 pub use terminal::*;
 pub use ticket::*;

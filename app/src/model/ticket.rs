@@ -49,7 +49,7 @@ wire_enum! {
 
 wire_enum! {
     /// How a ticket was raised.
-    Source { Portal = "portal", Api = "api", Cli = "cli", Agent = "agent", Slack = "slack" }
+    Source { Portal = "portal", Api = "api", Cli = "cli", Agent = "agent", Slack = "slack", Project = "project" }
 }
 
 wire_enum! {
@@ -139,6 +139,17 @@ pub struct PersonRef {
     pub name: String,
 }
 
+impl PersonRef {
+    /// How the UI names the person: the name, else the email.
+    pub fn display(&self) -> String {
+        if self.name.is_empty() {
+            self.email.clone()
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
 /// A ticket without its timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -166,6 +177,12 @@ pub struct Ticket {
     pub last_seq: i64,
     pub comment_count: i64,
     pub attachment_count: i64,
+    /// The project whose plan opened this ticket, if any.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// The project stage (from 1) that opened it.
+    #[serde(default)]
+    pub stage: Option<u32>,
 }
 
 /// A file size as people read it: "512 B", "1.5 KiB", "5.0 MiB".

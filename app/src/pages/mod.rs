@@ -16,7 +16,7 @@ pub use admin::AdminPage;
 pub use helpdesk::HelpdeskPage;
 pub use layout::{AppLayout, NotFound};
 pub use login::LoginPage;
-pub use projects::ProjectsPage;
+pub use projects::{NewProjectPage, ProjectPage, ProjectsPage};
 pub use raise::NewTicketPage;
 pub use ticket::TicketPage;
 pub use tickets::TicketsPage;

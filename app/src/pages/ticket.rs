@@ -166,7 +166,7 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
             </div>
             <p class="watchers" aria-label="Watching now">
                 {move || {
-                    let names: Vec<String> = live.watchers.get().into_iter().map(|p| if p.name.is_empty() { p.email } else { p.name }).collect();
+                    let names: Vec<String> = live.watchers.get().into_iter().map(|p| p.display()).collect();
                     if names.is_empty() { String::new() } else { format!("Watching now: {}", names.join(", ")) }
                 }}
             </p>

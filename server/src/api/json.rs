@@ -31,7 +31,14 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();
-        let field = if path == "." || path.is_empty() { field_of(&message) } else { Some(path) };
+        let at_root = path == "." || path.is_empty();
+        // A missing field is reported at its object: name the field itself.
+        let missing = message.starts_with("missing field `").then(|| named_field(&message)).flatten();
+        let field = match missing {
+            Some(name) if !at_root => Some(format!("{path}.{name}")),
+            _ if at_root => field_of(&message),
+            _ => Some(path),
+        };
         match field {
             Some(field) => AppError::invalid_field(&field, message),
             None => AppError::new(ErrorCode::ValidationFailed, message),
@@ -72,24 +79,51 @@ fn strip_prefix(detail: &str) -> &str {
 /// The field a serde message is about: "missing field `x`", "unknown field
 /// `x`", or a `path.to.field: ...` prefix from serde_path_to_error.
 fn field_of(message: &str) -> Option<String> {
-    for marker in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.split_once(marker).map(|(_, rest)| rest) {
-            return rest.split('`').next().map(str::to_owned);
-        }
+    if let Some(name) = named_field(message) {
+        return Some(name);
     }
     let (path, _) = message.split_once(": ")?;
     let looks_like_path = !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "_.[]".contains(c));
     looks_like_path.then(|| path.to_owned())
 }
 
+/// The field of a "missing field `x`" or "unknown field `x`" message.
+fn named_field(message: &str) -> Option<String> {
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|marker| message.split_once(marker))
+        .and_then(|(_, rest)| rest.split('`').next().map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{field_of, from_value};
+    use serde_json::json;
 
     #[test]
     fn finds_the_field_in_serde_messages() {
         assert_eq!(field_of("missing field `email` at line 1 column 2").as_deref(), Some("email"));
         assert_eq!(field_of("role: unknown variant `root`, expected one of").as_deref(), Some("role"));
         assert_eq!(field_of("invalid type: integer `1`, expected a string"), None);
+    }
+
+    #[test]
+    fn nested_missing_and_unknown_fields_are_named_with_their_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Task {
+            title: String,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Plan {
+            tasks: Vec<Task>,
+        }
+        let fields = |value| from_value::<Plan>(value).unwrap_err().fields.into_keys().collect::<Vec<_>>();
+        assert_eq!(fields(json!({ "tasks": [{ "title": "a" }, {}] })), ["tasks[1].title"]);
+        assert_eq!(fields(json!({ "tasks": [{ "title": "a", "titel": "b" }] })), ["tasks[0].titel"]);
+        assert_eq!(fields(json!({ "tasks": [{ "title": 1 }] })), ["tasks[0].title"]);
+        assert_eq!(fields(json!({})), ["tasks"]);
     }
 }

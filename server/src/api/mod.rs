@@ -8,6 +8,7 @@ mod json;
 mod live;
 mod me;
 pub mod openapi;
+mod projects;
 mod terminal;
 pub mod tickets;
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/org/instances", get(me::list_instances).post(me::create_instance))
         .route("/v1/org/agents", get(agents::list).post(agents::create))
         .nest("/v1/org/support/tickets", tickets::router())
+        .nest("/v1/org/projects", projects::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -47,10 +49,11 @@ pub fn builtin_agents_router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
 }
 
-/// The same ticket routes for browser sessions, mounted at `/org`.
+/// The same ticket and project routes for browser sessions, mounted at `/org`.
 pub fn session_router() -> Router<AppState> {
     Router::new()
         .nest("/support/tickets", tickets::router())
+        .nest("/projects", projects::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

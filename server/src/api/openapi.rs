@@ -20,16 +20,21 @@
 use crate::terminal::pty::{MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS};
 use opsdesk_app::error::ErrorCode;
 use opsdesk_app::model::{
-    AgentActivity, AgentKind, AuthorType, Category, CommandAction, ProtocolRole, RanBy, ReviewStatus, Role, Severity,
-    Source, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE, MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS,
-    MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS, MAX_AGENT_NAME_CHARS,
-    MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS,
-    MAX_PAGE_SIZE, MAX_PROMPT_SUGGESTIONS, MAX_SUBJECT_CHARS, MIN_PASSWORD_LEN, TERMINAL_ACK_WINDOW,
+    AgentActivity, AgentKind, AuthorType, Category, CommandAction, ProjectStatus, ProtocolRole, RanBy, ReviewStatus,
+    Role, Severity, Source, StageState, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE, MAX_AGENT_COMMANDS,
+    MAX_AGENT_CONTENT_CHARS, MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS,
+    MAX_AGENT_NAME_CHARS, MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS, MAX_CRITERIA_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_GOAL_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE, MAX_PROJECT_TITLE_CHARS,
+    MAX_PROMPT_SUGGESTIONS, MAX_STAGES, MAX_STAGE_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TASKS_PER_STAGE, MIN_PASSWORD_LEN,
+    TERMINAL_ACK_WINDOW,
 };
 use serde_json::{json, Map, Value};
 
 /// Where the ticket routes live for token-authenticated clients.
 const TICKETS: &str = "/api/v1/org/support/tickets";
+
+/// Where the project routes live for token-authenticated clients.
+const PROJECTS: &str = "/api/v1/org/projects";
 
 /// Longest person or token name (`accounts::MAX_NAME_LEN`, which is private).
 const MAX_NAME_CHARS: usize = 100;
@@ -148,6 +153,12 @@ fn tags() -> Value {
                 and shared terminals.",
         },
         { "name": "agents", "description": "Built-in agents over the agent protocol." },
+        {
+            "name": "projects",
+            "description": "Projects: a goal and a plan of ordered stages of tasks. Approving the plan opens one \
+                ticket per task of the first stage; each later stage opens once every ticket of the one before is \
+                resolved or closed, or when an operator starts it early.",
+        },
     ])
 }
 
@@ -162,6 +173,7 @@ fn paths() -> Value {
         .chain(conversation_paths())
         .chain(terminal_paths())
         .chain(agent_paths())
+        .chain(project_paths())
     {
         paths.insert(path, item);
     }
@@ -826,6 +838,142 @@ fn agent_paths() -> Vec<(String, Value)> {
     )]
 }
 
+fn project_paths() -> Vec<(String, Value)> {
+    vec![
+        (PROJECTS.to_owned(), json!({ "get": list_projects().build(), "post": create_project().build() })),
+        (format!("{PROJECTS}/templates"), json!({ "get": list_plan_templates().build() })),
+        (format!("{PROJECTS}/draft"), json!({ "post": draft_plan().build() })),
+        (
+            format!("{PROJECTS}/{{project_id}}"),
+            json!({
+                "parameters": [pref("ProjectId")],
+                "get": get_project().build(),
+                "patch": update_project().build(),
+            }),
+        ),
+        (
+            format!("{PROJECTS}/{{project_id}}/approve"),
+            json!({ "parameters": [pref("ProjectId")], "post": approve_project().build() }),
+        ),
+        (
+            format!("{PROJECTS}/{{project_id}}/stages/{{stage}}/start"),
+            json!({ "parameters": [pref("ProjectId"), pref("StageNumber")], "post": start_project_stage().build() }),
+        ),
+    ]
+}
+
+/// A link from a response carrying a project (`id`) to an operation on it.
+fn project_link(operation_id: &str) -> Value {
+    json!({ "operationId": operation_id, "parameters": { "project_id": "$response.body#/id" } })
+}
+
+fn list_projects() -> Op {
+    Op::new("listProjects", "projects", "The org's projects with their progress, newest first")
+        .response(200, json_response("The projects, without their plans.", array(sref("ProjectSummary"))))
+        .errors(COMMON_ERRORS)
+}
+
+fn create_project() -> Op {
+    let mut created = json_response("The project, a draft at revision 1.", sref("Project"));
+    created["links"] = json!({
+        "GetProject": project_link("getProject"),
+        "UpdateProject": project_link("updateProject"),
+        "ApproveProject": project_link("approveProject"),
+    });
+    Op::new("createProject", "projects", "Create a project from a goal and a plan, as a draft")
+        .doc(
+            "Nothing opens until the plan is approved (`approveProject`). A task's `agent_id` (id or slug) and \
+            `instance_id` (id or name) are stored as ids; its ticket gets them when its stage opens. \
+            `draftPlan` drafts a plan to start from.",
+        )
+        .json_body("CreateProjectRequest", true)
+        .response(201, created)
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the member role.")
+        .describe(
+            422,
+            "Invalid fields (`fields` names each, e.g. `stages[0].tasks[1].title`), or a task's `agent_id` or \
+            `instance_id` is not in the org.",
+        )
+}
+
+fn list_plan_templates() -> Op {
+    Op::new("listPlanTemplates", "projects", "The plan templates `draftPlan` can start from")
+        .response(200, json_response("The templates.", array(sref("PlanTemplate"))))
+        .errors(COMMON_ERRORS)
+}
+
+fn draft_plan() -> Op {
+    Op::new("draftPlan", "projects", "Draft a plan from a goal; nothing is stored")
+        .doc(
+            "Fills a template (`template`, else the one that fits the goal best) with the goal. `agent_id` and \
+            `instance_id` are put on every task. Edit the draft, then pass it to `createProject`.",
+        )
+        .json_body("DraftPlanRequest", true)
+        .response(200, json_response("The drafted plan.", sref("PlanDraft")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the member role.")
+        .describe(
+            422,
+            "`goal` is blank or too long, `template` is no template's `key`, or `agent_id` or `instance_id` is not \
+            in the org.",
+        )
+}
+
+fn get_project() -> Op {
+    Op::new("getProject", "projects", "A project with its plan, its stages' tickets and every revision")
+        .response(200, json_response("The project.", sref("Project")))
+        .errors(COMMON_ERRORS)
+}
+
+fn update_project() -> Op {
+    Op::new("updateProject", "projects", "Edit a project's plan: a new revision")
+        .doc(
+            "Fields left out keep their value. Send the `revision` you read: if the plan changed since, nothing is \
+            saved (409), so that two editors never overwrite each other unknowingly. Stages open from the latest \
+            approved revision: approve the new one (`approveProject`) for the stages still to open to follow it.",
+        )
+        .json_body("UpdateProjectRequest", true)
+        .response(200, json_response("The project, at its new revision.", sref("Project")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the member role.")
+        .describe(409, "`revision` is not the current revision: the plan changed since it was read.")
+        .describe(
+            422,
+            "Invalid fields (`fields` names each, e.g. `stages[0].name`), or a task's `agent_id` or `instance_id` \
+            is not in the org.",
+        )
+}
+
+fn approve_project() -> Op {
+    Op::new("approveProject", "projects", "Approve the current revision of a project's plan (operators)")
+        .doc(
+            "The body may be `{}`. Approving a draft makes the project `active` and opens its first stage: one \
+            ticket per task. Later stages open from the latest approved revision.",
+        )
+        .json_body("ApproveProjectRequest", true)
+        .response(200, json_response("The project, approved.", sref("Project")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+        .describe(409, "`revision` is not the current revision: the plan changed since it was read.")
+}
+
+fn start_project_stage() -> Op {
+    Op::new("startProjectStage", "projects", "Start a stage now: open its tickets early (operators)")
+        .doc(
+            "Each stage opens by itself once every ticket of the stage before is resolved or closed; this opens \
+            the next one early: one ticket per task of the approved plan's stage.",
+        )
+        .response(200, json_response("The project, with the stage open.", sref("Project")))
+        .errors(COMMON_ERRORS)
+        .describe(403, "Needs the operator role.")
+        .describe(404, "No such project in the caller's org, or no such stage in its plan.")
+        .describe(
+            409,
+            "The plan is not approved yet, the stage has opened already, or a stage before it has not opened.",
+        )
+}
+
 /// A link from a response carrying a ticket (`ticket_id`) to an operation on it.
 fn link(operation_id: &str) -> Value {
     json!({ "operationId": operation_id, "parameters": { "ticket_id": "$response.body#/ticket_id" } })
@@ -955,6 +1103,16 @@ fn parameters() -> Value {
             "description": "A built-in agent's slug, e.g. `runbook`.",
             "schema": { "type": "string", "minLength": 1 },
         },
+        "ProjectId": {
+            "name": "project_id", "in": "path", "required": true,
+            "description": "A project's `id`.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
+        "StageNumber": {
+            "name": "stage", "in": "path", "required": true,
+            "description": "A stage's `number` in the plan, from 1.",
+            "schema": { "type": "integer", "minimum": 1, "maximum": u32::MAX },
+        },
     })
 }
 
@@ -1037,6 +1195,8 @@ fn schemas() -> Value {
         live_schemas(),
         terminal_scope_schemas(),
         terminal_schemas(),
+        project_schemas(),
+        project_request_schemas(),
     ] {
         if let Value::Object(part) = part {
             schemas.extend(part);
@@ -1079,6 +1239,16 @@ fn enum_schemas() -> Value {
         "RanBy": wire_enum(RanBy::ALL, "Who ran a command: the agent (once approved), or a person (`execute`)."),
         "ProtocolRole": wire_enum(ProtocolRole::ALL, "Who speaks in a protocol message."),
         "AgentActivity": wire_enum(&AGENT_ACTIVITIES, "Whether an agent's turn is running."),
+        "ProjectStatus": wire_enum(
+            ProjectStatus::ALL,
+            "Where a project is: its plan is being written (`draft`), its stages are opening tickets (`active`), \
+            or every stage has opened and every ticket is resolved or closed (`done`).",
+        ),
+        "StageState": wire_enum(
+            StageState::ALL,
+            "Where a stage is: waiting for the stage before it, open (some of its tickets are not resolved or \
+            closed yet), or done.",
+        ),
     })
 }
 
@@ -1227,6 +1397,11 @@ fn ticket_properties() -> Properties {
         ("last_seq", count().doc("Highest timeline `seq` so far.")),
         ("comment_count", count()),
         ("attachment_count", count()),
+        ("project_id", string().nullable().doc("The project whose plan opened this ticket, if any.")),
+        (
+            "stage",
+            json!({ "type": "integer", "minimum": 1 }).nullable().doc("The project stage (from 1) that opened it."),
+        ),
     ]
 }
 
@@ -1964,6 +2139,210 @@ fn terminal_schemas() -> Value {
     })
 }
 
+/// A project's progress, in its summary and in full.
+fn project_progress() -> Properties {
+    let tally = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
+    vec![
+        ("opened_stages", tally("How many stages have opened their tickets.")),
+        ("tasks_done", tally("Tickets resolved or closed, of all the plan's tasks (opened or not).")),
+        ("tasks_total", tally("The plan's tasks, opened or not.")),
+        (
+            "progress",
+            json!({ "type": "integer", "minimum": 0, "maximum": 100, "description": "`tasks_done` as a whole percentage of `tasks_total`, rounded down." }),
+        ),
+    ]
+}
+
+/// Projects as the API answers them: plans, stages, revisions, progress.
+fn project_schemas() -> Value {
+    let revision = || json!({ "type": "integer", "format": "int64", "minimum": 1 });
+    let mut summary = vec![
+        ("id", string()),
+        ("title", string()),
+        ("goal", string()),
+        ("status", sref("ProjectStatus")),
+        ("revision", revision().doc("The latest revision of the plan.")),
+        ("approved_revision", revision().nullable().doc("The revision stages open from; `null` while a draft.")),
+        ("stage_count", json!({ "type": "integer", "minimum": 0, "description": "The stages of the plan." })),
+    ];
+    summary.extend(project_progress());
+    summary.extend([
+        ("created_by", sref("PersonRef").nullable()),
+        ("created_at", date_time()),
+        ("updated_at", date_time()),
+    ]);
+    let mut project = vec![
+        ("id", string()),
+        ("title", string().doc("The latest revision's.")),
+        ("goal", string().doc("The latest revision's.")),
+        ("status", sref("ProjectStatus")),
+        (
+            "revision",
+            revision().doc("The latest revision of the plan; send it with `updateProject` and `approveProject`."),
+        ),
+        ("approved_revision", revision().nullable().doc("The revision stages open from; `null` while a draft.")),
+        ("approved_by", sref("PersonRef").nullable()),
+        ("approved_at", date_time().nullable()),
+        ("stages", array(sref("PlanStage")).doc("The latest revision's plan.")),
+        (
+            "stage_progress",
+            array(sref("StageView")).doc("Each stage of the approved plan (or of the draft), with its tickets."),
+        ),
+    ];
+    project.extend(project_progress());
+    project.extend([
+        ("revisions", array(sref("PlanRevision")).doc("Every revision of the plan, newest first.")),
+        ("created_by", sref("PersonRef").nullable()),
+        ("created_at", date_time()),
+        ("updated_at", date_time()),
+    ]);
+    json!({
+        "PlanTask": record_optional(
+            vec![
+                ("title", string().doc("The subject of its ticket.")),
+                ("description", string()),
+                ("acceptance_criteria", string().doc("What done means for this task.")),
+                ("agent_id", string().doc("The agent that works its ticket (its id); absent when none.")),
+                ("instance_id", string().doc("The instance its ticket is about (its id); absent when none.")),
+            ],
+            &["agent_id", "instance_id"],
+        ).doc("One task of a stage; it becomes one ticket when its stage opens."),
+        "PlanStage": record(vec![("name", string()), ("tasks", array(sref("PlanTask")))])
+            .doc("One stage of a plan: tasks that run in parallel."),
+        "PlanRevision": record(vec![
+            ("revision", revision()),
+            ("title", string()),
+            ("goal", string()),
+            ("stages", array(sref("PlanStage"))),
+            ("author", sref("PersonRef").nullable()),
+            ("created_at", date_time()),
+        ]).doc("One revision of a plan, as it was saved."),
+        "ProjectTicket": record(vec![
+            ("ticket_id", string().doc("The human id (`ACME-12`).")),
+            ("subject", string()),
+            ("status", sref("Status")),
+            ("task", json!({ "type": "integer", "minimum": 0, "description": "The task's position in its stage, from 0." })),
+        ]).doc("A ticket a stage opened."),
+        "StageView": record(vec![
+            ("number", json!({ "type": "integer", "minimum": 1, "description": "From 1; `startProjectStage` takes it." })),
+            ("name", string()),
+            ("state", sref("StageState")),
+            (
+                "tasks",
+                array(sref("PlanTask")).doc("Of the revision it opened from, else of the approved (or latest) one."),
+            ),
+            ("tickets", array(sref("ProjectTicket")).doc("The tickets it opened; none while it waits.")),
+            ("opened_at", date_time().nullable().doc("`null` while it waits.")),
+            ("opened_by", sref("PersonRef").nullable()),
+            ("early", json!({ "type": "boolean", "description": "Started by a person before the stage before it was done." })),
+            ("opened_revision", revision().nullable().doc("The plan revision its tickets were opened from.")),
+        ]).doc("One stage as it stands: the tickets it opened, or the tasks it will open."),
+        "ProjectSummary": record(summary).doc("A project as listed: its progress, without its plan."),
+        "Project": record(project).doc("A project with its plan, its stages' tickets and the plan's history."),
+        "PlanTemplate": record(vec![
+            ("key", string().doc("Pass it as `template` to `draftPlan`.")),
+            ("name", string()),
+            ("description", string()),
+        ]).doc("A plan template `draftPlan` can start from."),
+        "PlanDraft": record(vec![
+            ("title", string()),
+            ("goal", string()),
+            ("stages", array(sref("PlanStage"))),
+            ("drafted_by", string().doc("What drafted it: `template:<key>` today.")),
+        ]).doc("A drafted plan, to edit and pass to `createProject`; nothing is stored."),
+    })
+}
+
+/// The project request bodies. They refuse unknown fields; the stages and
+/// tasks of a plan in them ignore unknown fields (`PlanStage` and `PlanTask`
+/// are not `deny_unknown_fields`), and a task's optional fields may be left out.
+fn project_request_schemas() -> Value {
+    let title = || json!({ "type": "string", "minLength": 1, "maxLength": MAX_PROJECT_TITLE_CHARS });
+    let goal = || json!({ "type": "string", "minLength": 1, "maxLength": MAX_GOAL_CHARS });
+    let stages = || json!({ "type": "array", "minItems": 1, "maxItems": MAX_STAGES, "items": sref("PlanStageInput"), "description": "In order: each opens after the one before." });
+    let revision =
+        |description: &str| json!({ "type": "integer", "format": "int64", "minimum": 1 }).nullable().doc(description);
+    let task = lenient(
+        &["title"],
+        vec![
+            ("title", subject().doc("The subject of its ticket.")),
+            (
+                "description",
+                json!({ "type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "Defaults to empty." }),
+            ),
+            (
+                "acceptance_criteria",
+                json!({ "type": "string", "maxLength": MAX_CRITERIA_CHARS, "description": "What done means for this task. Defaults to empty." }),
+            ),
+            ("agent_id", string().nullable().doc("An agent of the org (id or slug) to work its ticket.")),
+            ("instance_id", string().nullable().doc("An instance of the org (id or name) its ticket is about.")),
+        ],
+    );
+    let stage = lenient(
+        &["name", "tasks"],
+        vec![
+            ("name", json!({ "type": "string", "minLength": 1, "maxLength": MAX_STAGE_NAME_CHARS })),
+            (
+                "tasks",
+                json!({ "type": "array", "minItems": 1, "maxItems": MAX_TASKS_PER_STAGE, "items": sref("PlanTaskInput"), "description": "They run in parallel: one ticket each." }),
+            ),
+        ],
+    );
+    let create = input(&["title", "goal", "stages"], vec![("title", title()), ("goal", goal()), ("stages", stages())]);
+    let update = input(
+        &[],
+        vec![
+            ("title", title().nullable()),
+            ("goal", goal().nullable()),
+            ("stages", stages().nullable().doc("The whole new plan.")),
+            ("revision", revision("The revision the edit was made on; when given, it must be the current one.")),
+        ],
+    );
+    let draft = input(
+        &["goal"],
+        vec![
+            ("goal", goal()),
+            (
+                "template",
+                string()
+                    .nullable()
+                    .doc("A template's `key` (`listPlanTemplates`); by default the one that fits the goal best."),
+            ),
+            ("agent_id", string().nullable().doc("An agent of the org (id or slug) to put on every task.")),
+            ("instance_id", string().nullable().doc("An instance of the org (id or name) to put on every task.")),
+        ],
+    );
+    json!({
+        "PlanTaskInput": task
+            .doc("A task as `createProject` and `updateProject` take it (see `PlanTask`).")
+            .example(json!({ "title": "Back up etcd", "acceptance_criteria": "A restore of the backup was tested.", "agent_id": "runbook" })),
+        "PlanStageInput": stage
+            .doc("A stage as `createProject` and `updateProject` take it (see `PlanStage`).")
+            .example(json!({ "name": "Prepare", "tasks": [{ "title": "Back up etcd" }] })),
+        "CreateProjectRequest": create.example(json!({
+            "title": "Upgrade the staging cluster to Kubernetes 1.31",
+            "goal": "Staging runs Kubernetes 1.31 with every workload healthy, so that production can follow.",
+            "stages": [
+                {
+                    "name": "Prepare",
+                    "tasks": [
+                        { "title": "List the deprecated APIs in use", "acceptance_criteria": "Every manifest using one is listed." },
+                        { "title": "Back up etcd", "acceptance_criteria": "A restore of the backup was tested." },
+                    ],
+                },
+                { "name": "Upgrade", "tasks": [{ "title": "Upgrade the control plane, then the nodes", "description": "One node pool at a time." }] },
+            ],
+        })),
+        "UpdateProjectRequest": update.example(json!({ "goal": "Staging and production run Kubernetes 1.31.", "revision": 1 })),
+        "ApproveProjectRequest": input(
+            &[],
+            vec![("revision", revision("The revision being approved; when given, it must be the current one."))],
+        )
+        .example(json!({ "revision": 1 })),
+        "DraftPlanRequest": draft.example(json!({ "goal": "Upgrade the staging cluster to Kubernetes 1.31", "agent_id": "runbook" })),
+    })
+}
+
 // --- schema helpers -------------------------------------------------------
 
 /// An object's fields, in order, with their schemas.
@@ -2097,13 +2476,15 @@ mod tests {
     use chrono::{DateTime, Utc};
     use opsdesk_app::error::AppError;
     use opsdesk_app::model::{
-        AgentFile, AgentRef, AgentView, ApiTokenView, AssignAgents, Attachment, CanvasFile, ClarificationAnswer,
-        ClarifyingQuestion, ClientFrame, CloseTicket, CommandDecision, CreateTicket, DecideCommand, DuplicateCandidate,
-        EventsPage, ExecutedCommand, Finding, FindingLevel, FollowTicket, Me, MessageAccepted, MessageData, NewAgent,
-        NewApiToken, NewComment, OpenTerminal, OrgView, Pagination, PersonRef, PostMessage, ProtocolCommand,
-        ProtocolMessage, Review, ReviewRequest, ScopeChoice, SendMessageRequest, SendMessageResponse, ServerFrame,
-        TerminalRun, TerminalScope, TerminalScopes, TerminalSession, Ticket, TicketDetail, TicketPage, TimelineEntry,
-        TimelineEvent, UpdateTerminal, UpdateTicket, UrlConfig, UserView,
+        AgentFile, AgentRef, AgentView, ApiTokenView, ApproveProject, AssignAgents, Attachment, CanvasFile,
+        ClarificationAnswer, ClarifyingQuestion, ClientFrame, CloseTicket, CommandDecision, CreateTicket,
+        DecideCommand, DraftPlan, DuplicateCandidate, EventsPage, ExecutedCommand, Finding, FindingLevel, FollowTicket,
+        Me, MessageAccepted, MessageData, NewAgent, NewApiToken, NewComment, NewProject, OpenTerminal, OrgView,
+        Pagination, PersonRef, PlanDraft, PlanRevision, PlanStage, PlanTask, PlanTemplate, PostMessage, Project,
+        ProjectSummary, ProjectTicket, ProtocolCommand, ProtocolMessage, Review, ReviewRequest, ScopeChoice,
+        SendMessageRequest, SendMessageResponse, ServerFrame, StageView, TerminalRun, TerminalScope, TerminalScopes,
+        TerminalSession, Ticket, TicketDetail, TicketPage, TimelineEntry, TimelineEvent, UpdateProject, UpdateTerminal,
+        UpdateTicket, UrlConfig, UserView,
     };
     use std::collections::BTreeSet;
 
@@ -2171,7 +2552,7 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         let all = operations(&doc);
-        assert_eq!(all.len(), 39, "every route of the API is described");
+        assert_eq!(all.len(), 47, "every route of the API is described");
         for (path, method, operation) in all {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");
@@ -2380,6 +2761,8 @@ mod tests {
             last_seq: 3,
             comment_count: 1,
             attachment_count: 1,
+            project_id: cluster.map(|_| "0195-p1".to_owned()),
+            stage: cluster.map(|_| 2),
         }
     }
 
@@ -2739,6 +3122,202 @@ mod tests {
         assert!(check(&doc, &sref("TerminalScope"), &json!({ "kind": "vm" }), "scope").is_err());
     }
 
+    /// A plan of three stages; tasks with and without an agent and an instance.
+    fn plan() -> Vec<PlanStage> {
+        let task = |title: &str| PlanTask { title: title.into(), ..Default::default() };
+        vec![
+            PlanStage {
+                name: "Prepare".into(),
+                tasks: vec![
+                    PlanTask {
+                        title: "Back up etcd".into(),
+                        description: "Before touching the control plane".into(),
+                        acceptance_criteria: "A restore of the backup was tested".into(),
+                        agent_id: Some("0195-g1".into()),
+                        instance_id: Some("i-1".into()),
+                    },
+                    PlanTask { agent_id: Some("0195-g1".into()), ..task("List the deprecated APIs in use") },
+                ],
+            },
+            PlanStage {
+                name: "Upgrade".into(),
+                tasks: vec![PlanTask { instance_id: Some("i-1".into()), ..task("Upgrade the control plane") }],
+            },
+            PlanStage { name: "Clean up".into(), tasks: vec![task("Remove the old node pools")] },
+        ]
+    }
+
+    #[test]
+    fn projects_match_their_schemas() {
+        let opened = |ticket_id: &str, status: Status, task: u32| ProjectTicket {
+            ticket_id: ticket_id.into(),
+            subject: "Back up etcd".into(),
+            status,
+            task,
+        };
+        let stages = vec![
+            StageView {
+                number: 1,
+                name: "Prepare".into(),
+                state: StageState::Done,
+                tasks: plan()[0].tasks.clone(),
+                tickets: vec![opened("ACME-20", Status::Resolved, 0), opened("ACME-21", Status::Closed, 1)],
+                opened_at: Some(time()),
+                opened_by: Some(person()),
+                early: false,
+                opened_revision: Some(1),
+            },
+            StageView {
+                number: 2,
+                name: "Upgrade".into(),
+                state: StageState::Open,
+                tasks: plan()[1].tasks.clone(),
+                tickets: vec![opened("ACME-22", Status::InProgress, 0)],
+                opened_at: Some(time()),
+                opened_by: None,
+                early: true,
+                opened_revision: Some(2),
+            },
+            StageView {
+                number: 3,
+                name: "Clean up".into(),
+                state: StageState::Waiting,
+                tasks: plan()[2].tasks.clone(),
+                tickets: vec![],
+                opened_at: None,
+                opened_by: None,
+                early: false,
+                opened_revision: None,
+            },
+        ];
+        // A new state fails to compile in the match below until a stage in it is sampled here.
+        for state in StageState::ALL {
+            match state {
+                StageState::Waiting | StageState::Open | StageState::Done => {}
+            }
+        }
+        let sampled: BTreeSet<StageState> = stages.iter().map(|stage| stage.state).collect();
+        assert_eq!(sampled, StageState::ALL.iter().copied().collect(), "a stage in every state");
+
+        let revision = |revision: i64, author: Option<PersonRef>| PlanRevision {
+            revision,
+            title: "Upgrade staging to Kubernetes 1.31".into(),
+            goal: "Staging runs Kubernetes 1.31".into(),
+            stages: plan(),
+            author,
+            created_at: time(),
+        };
+        let active = Project {
+            id: "0195-p1".into(),
+            title: "Upgrade staging to Kubernetes 1.31".into(),
+            goal: "Staging runs Kubernetes 1.31".into(),
+            status: ProjectStatus::Active,
+            revision: 3,
+            approved_revision: Some(2),
+            approved_by: Some(person()),
+            approved_at: Some(time()),
+            stages: plan(),
+            stage_progress: stages.clone(),
+            opened_stages: 2,
+            tasks_done: 2,
+            tasks_total: 4,
+            progress: 50,
+            revisions: vec![revision(3, Some(person())), revision(2, Some(person())), revision(1, None)],
+            created_by: Some(person()),
+            created_at: time(),
+            updated_at: time(),
+        };
+        let draft = Project {
+            status: ProjectStatus::Draft,
+            revision: 1,
+            approved_revision: None,
+            approved_by: None,
+            approved_at: None,
+            stage_progress: stages
+                .iter()
+                .map(|stage| StageView {
+                    state: StageState::Waiting,
+                    tickets: vec![],
+                    opened_at: None,
+                    opened_by: None,
+                    early: false,
+                    opened_revision: None,
+                    ..stage.clone()
+                })
+                .collect(),
+            opened_stages: 0,
+            tasks_done: 0,
+            progress: 0,
+            revisions: vec![revision(1, Some(person()))],
+            created_by: None,
+            ..active.clone()
+        };
+        let done = Project {
+            status: ProjectStatus::Done,
+            stage_progress: stages
+                .iter()
+                .map(|stage| StageView { state: StageState::Done, opened_at: Some(time()), ..stage.clone() })
+                .collect(),
+            opened_stages: 3,
+            tasks_done: 4,
+            progress: 100,
+            ..active.clone()
+        };
+        // A new status fails to compile in the match below until a project in it is sampled here.
+        for status in ProjectStatus::ALL {
+            match status {
+                ProjectStatus::Draft | ProjectStatus::Active | ProjectStatus::Done => {}
+            }
+        }
+        let sampled: BTreeSet<ProjectStatus> = [&active, &draft, &done].iter().map(|project| project.status).collect();
+        assert_eq!(sampled, ProjectStatus::ALL.iter().copied().collect(), "a project in every status");
+        let summary = |project: &Project| ProjectSummary {
+            id: project.id.clone(),
+            title: project.title.clone(),
+            goal: project.goal.clone(),
+            status: project.status,
+            revision: project.revision,
+            approved_revision: project.approved_revision,
+            stage_count: project.stages.len() as u32,
+            opened_stages: project.opened_stages,
+            tasks_done: project.tasks_done,
+            tasks_total: project.tasks_total,
+            progress: project.progress,
+            created_by: project.created_by.clone(),
+            created_at: project.created_at,
+            updated_at: project.updated_at,
+        };
+        for project in [&active, &draft, &done] {
+            assert_conforms("Project", project);
+            assert_conforms("ProjectSummary", summary(project));
+        }
+        // A ticket a stage opened.
+        assert_conforms("Ticket", Ticket { source: Source::Project, ..ticket(Some("i-1")) });
+
+        assert_conforms(
+            "PlanTemplate",
+            PlanTemplate {
+                key: "upgrade".into(),
+                name: "Upgrade".into(),
+                description: "Prepare, upgrade, verify, clean up.".into(),
+            },
+        );
+        let drafted = PlanDraft {
+            title: "Upgrade staging to Kubernetes 1.31".into(),
+            goal: "Staging runs Kubernetes 1.31".into(),
+            stages: plan(),
+            drafted_by: "template:upgrade".into(),
+        };
+        assert_conforms("PlanDraft", &drafted);
+        // A draft, as it comes, makes a `createProject` body.
+        let doc = document();
+        let body = NewProject { title: drafted.title, goal: drafted.goal, stages: drafted.stages };
+        check(&doc, &sref("CreateProjectRequest"), &serde_json::to_value(&body).unwrap(), "body").unwrap();
+        // A task leaves out the agent or instance it does not have; it never sends `null`.
+        let task = json!({ "title": "Back up etcd", "description": "", "acceptance_criteria": "", "agent_id": null });
+        assert!(check(&doc, &sref("PlanTask"), &task, "task").is_err());
+    }
+
     #[test]
     fn reviews_match_their_schema() {
         let review = Review {
@@ -2919,6 +3498,39 @@ mod tests {
             UrlConfig { url: "https://example.com".into(), description: "Docs".into() },
         );
         assert_request_matches("ClientFrame", ClientFrame::Resume { after: 0 });
+        // Projects, with every optional field present.
+        let task = PlanTask {
+            title: "Back up etcd".into(),
+            description: "Before the upgrade".into(),
+            acceptance_criteria: "A restore of the backup was tested".into(),
+            agent_id: Some("runbook".into()),
+            instance_id: Some("staging".into()),
+        };
+        assert_request_matches("PlanTaskInput", task.clone());
+        let stage = PlanStage { name: "Prepare".into(), tasks: vec![task] };
+        assert_request_matches("PlanStageInput", stage.clone());
+        assert_request_matches("CreateProjectRequest", NewProject::default());
+        assert_request_matches(
+            "UpdateProjectRequest",
+            UpdateProject {
+                title: Some("Upgrade staging".into()),
+                goal: Some("Staging runs Kubernetes 1.31".into()),
+                stages: Some(vec![stage]),
+                revision: Some(2),
+            },
+        );
+        assert_request_matches("ApproveProjectRequest", ApproveProject { revision: Some(2) });
+        assert_request_matches(
+            "DraftPlanRequest",
+            DraftPlan {
+                goal: "Upgrade staging".into(),
+                template: Some("upgrade".into()),
+                agent_id: Some("runbook".into()),
+                instance_id: Some("staging".into()),
+            },
+        );
+        // An empty body approves the current revision, as `approveProject` says.
+        assert_eq!(serde_json::from_value::<ApproveProject>(json!({})).unwrap(), ApproveProject::default());
         // Nullable enums keep `null` among their values, as OpenAPI 3.0.3 asks.
         let source = &document()["components"]["schemas"]["CreateTicketRequest"]["properties"]["source"];
         assert_eq!(source["enum"], json!(["api", "cli", "portal", null]));

@@ -1,6 +1,7 @@
 //! The `opsdesk` command line: the server, migrations and admin tools in one
 //! binary. `main.rs` parses [`Cli`] and calls [`run`].
 
+pub mod projects;
 pub mod tickets;
 
 use crate::accounts::{self, UserInput};
@@ -32,6 +33,8 @@ pub enum Command {
     Admin(AdminCommand),
     /// Raise, read and work tickets through the REST API (with an API token).
     Tickets(tickets::TicketsArgs),
+    /// Create, approve and follow projects (a goal and a staged plan of tasks) through the REST API.
+    Projects(projects::ProjectsArgs),
 }
 
 /// Where data lives; shared by every subcommand that opens the store.
@@ -138,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => run_server(args).await?,
         Command::Tickets(args) => return tickets::run(args.client, args.command).await,
+        Command::Projects(args) => return projects::run(args.client, args.command).await,
         Command::Migrate(storage) => {
             storage.open().await?;
             eprintln!("migrations applied to {}", storage.database_url());

@@ -49,8 +49,9 @@ const GAP: &str = "  ";
 
 // --- the command line -------------------------------------------------------
 
-/// Where the API is and who calls it; shared by every `tickets` subcommand
-/// (the options are global, so they may follow the subcommand too).
+/// Where the API is and who calls it; shared by every `tickets` and
+/// `projects` subcommand (the options are global, so they may follow the
+/// subcommand too).
 #[derive(Clone, Default, Args)]
 pub struct ClientArgs {
     /// The opsdesk server's URL [default: `server` in the config file, else http://127.0.0.1:3000]
@@ -196,7 +197,14 @@ fn severity_parser() -> impl TypedValueParser<Value = Severity> {
 pub async fn run(args: ClientArgs, command: TicketsCommand) -> anyhow::Result<ExitCode> {
     let settings = load_settings(&args)?;
     let api = Api::new(settings)?;
-    match execute(&api, args.json, command).await {
+    report_api_failure(execute(&api, args.json, command).await)
+}
+
+/// Prints a server error (`error: …`, its fields, a hint) and answers its
+/// exit code, so every client subcommand fails the same way; other failures
+/// go back for `main` to print.
+pub(crate) fn report_api_failure(result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+    match result {
         Ok(code) => Ok(code),
         Err(error) => match error.downcast::<ApiFailure>() {
             Ok(failure) => {
@@ -375,13 +383,13 @@ fn with_conflict_hint(error: anyhow::Error, reviewed: bool) -> anyhow::Error {
 }
 
 /// Prints a raw answer as it came.
-fn print_raw(body: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn print_raw(body: &str) -> anyhow::Result<ExitCode> {
     emit(body)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes to stdout, ending with a newline; a closed pipe (`| head`) is not an error.
-fn emit(text: &str) -> anyhow::Result<()> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let mut write = || -> std::io::Result<()> {
         out.write_all(text.as_bytes())?;
@@ -396,7 +404,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn read_stdin(what: &str) -> anyhow::Result<String> {
+pub(crate) fn read_stdin(what: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprintln!("reading the {what} from standard input; finish with Ctrl-D");
@@ -412,23 +420,29 @@ fn trim_trailing_newlines(mut text: String) -> String {
     text
 }
 
-/// A ticket id as a path segment; `.` and `..` would silently change the route.
+/// A ticket id as a path segment.
 fn ticket_segment(ticket_id: &str) -> anyhow::Result<&str> {
-    let id = ticket_id.trim();
-    if id.is_empty() || id == "." || id == ".." {
-        bail!("`{ticket_id}` is not a ticket id (expected something like ACME-12)");
-    }
-    Ok(id)
+    id_segment(ticket_id, "a ticket id (expected something like ACME-12)")
 }
 
-fn decode<T: DeserializeOwned>(body: &str, what: &str) -> anyhow::Result<T> {
+/// An id as a path segment; `.` and `..` would silently change the route.
+/// `what` completes "`…` is not …" in the error.
+pub(crate) fn id_segment<'a>(id: &'a str, what: &str) -> anyhow::Result<&'a str> {
+    let trimmed = id.trim();
+    if trimmed.is_empty() || trimmed == "." || trimmed == ".." {
+        bail!("`{id}` is not {what}");
+    }
+    Ok(trimmed)
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(body: &str, what: &str) -> anyhow::Result<T> {
     serde_json::from_str(body).with_context(|| {
         format!("the server's answer is not {what} as this CLI expects (is --server an opsdesk of the same version?)")
     })
 }
 
 /// The terminal's width when stdout is one: `COLUMNS`, else `stty size`.
-fn terminal_columns() -> Option<usize> {
+pub(crate) fn terminal_columns() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
@@ -456,9 +470,9 @@ fn stty_columns() -> Option<usize> {
 
 /// Where to connect and as whom, once resolved.
 #[derive(Clone, PartialEq, Eq)]
-struct Settings {
-    server: Url,
-    token: String,
+pub(crate) struct Settings {
+    pub(crate) server: Url,
+    pub(crate) token: String,
 }
 
 impl fmt::Debug for Settings {
@@ -476,7 +490,7 @@ struct ConfigFile {
 
 /// Flags and environment (already merged by clap), then the config file
 /// (read only when something is still missing), then the default server.
-fn load_settings(args: &ClientArgs) -> anyhow::Result<Settings> {
+pub(crate) fn load_settings(args: &ClientArgs) -> anyhow::Result<Settings> {
     let server = non_empty(args.server.as_deref());
     let token = non_empty(args.token.as_deref());
     let explicit = args.config.as_deref().filter(|path| !path.as_os_str().is_empty());
@@ -517,7 +531,7 @@ fn missing_token(config_path: Option<&Path>) -> anyhow::Error {
 }
 
 /// `http(s)://host[:port][/prefix]`; a bare `host:port` means http.
-fn parse_server(raw: &str) -> anyhow::Result<Url> {
+pub(crate) fn parse_server(raw: &str) -> anyhow::Result<Url> {
     let raw = raw.trim();
     let full = if raw.contains("://") { raw.to_owned() } else { format!("http://{raw}") };
     let mut url = Url::parse(&full).with_context(|| format!("`{raw}` is not a server URL"))?;
@@ -631,21 +645,28 @@ fn parse_toml_string(input: &str) -> Result<String, String> {
 
 // --- HTTP -------------------------------------------------------------------
 
-/// The REST client: one server, one token.
-struct Api {
+/// The REST client: one server, one token, one group of endpoints.
+pub(crate) struct Api {
     http: reqwest::Client,
     server: Url,
     token: String,
+    /// Where this client's endpoints live under the server's URL.
+    base: &'static [&'static str],
 }
 
 impl Api {
     fn new(settings: Settings) -> anyhow::Result<Api> {
+        Api::at(settings, &TICKETS_PATH)
+    }
+
+    /// A client of the endpoints under `base` (e.g. `api/v1/org/projects`).
+    pub(crate) fn at(settings: Settings, base: &'static [&'static str]) -> anyhow::Result<Api> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("opsdesk-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()
             .context("cannot set up the HTTP client")?;
-        Ok(Api { http, server: settings.server, token: settings.token })
+        Ok(Api { http, server: settings.server, token: settings.token, base })
     }
 
     /// The server as people typed it, without a trailing slash.
@@ -662,20 +683,20 @@ impl Api {
         url
     }
 
-    fn endpoint(&self, segments: &[&str]) -> Url {
-        self.url_with(&TICKETS_PATH, segments)
+    pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
+        self.url_with(self.base, segments)
     }
 
     /// A page of the web app, for hints.
-    fn web_url(&self, segments: &[&str]) -> String {
+    pub(crate) fn web_url(&self, segments: &[&str]) -> String {
         self.url_with(&[], segments).to_string()
     }
 
-    async fn get(&self, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<String> {
+    pub(crate) async fn get(&self, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<String> {
         self.send(self.http.get(self.endpoint(segments)).query(query)).await
     }
 
-    async fn post_json<B: Serialize + ?Sized>(&self, segments: &[&str], body: &B) -> anyhow::Result<String> {
+    pub(crate) async fn post_json<B: Serialize + ?Sized>(&self, segments: &[&str], body: &B) -> anyhow::Result<String> {
         self.send(self.http.post(self.endpoint(segments)).json(body)).await
     }
 
@@ -893,7 +914,7 @@ fn page_footer(page: &TicketPage) -> String {
 
 /// Left-aligned columns separated by two spaces; the last column is not
 /// padded and is cut to the rest of `columns` (or 60 when the width is unknown).
-fn format_table(headers: &[&str], rows: &[Vec<String>], columns: Option<usize>) -> String {
+pub(crate) fn format_table(headers: &[&str], rows: &[Vec<String>], columns: Option<usize>) -> String {
     let count = headers.len();
     if count == 0 {
         return String::new();
@@ -928,7 +949,7 @@ fn format_table(headers: &[&str], rows: &[Vec<String>], columns: Option<usize>) 
 }
 
 /// "just now", "5m ago", "3h ago", "2d ago", then the date.
-fn relative_time<Tz: TimeZone>(at: DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> String
+pub(crate) fn relative_time<Tz: TimeZone>(at: DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: fmt::Display,
 {
@@ -942,14 +963,14 @@ where
     }
 }
 
-fn stamp<Tz: TimeZone>(at: &DateTime<Utc>, tz: &Tz) -> String
+pub(crate) fn stamp<Tz: TimeZone>(at: &DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: fmt::Display,
 {
     at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn person(person: &PersonRef) -> String {
+pub(crate) fn person(person: &PersonRef) -> String {
     let name = one_line(person.name.trim());
     if name.is_empty() {
         one_line(&person.email)
@@ -958,7 +979,7 @@ fn person(person: &PersonRef) -> String {
     }
 }
 
-fn short_person(person: &PersonRef) -> String {
+pub(crate) fn short_person(person: &PersonRef) -> String {
     let name = one_line(person.name.trim());
     if name.is_empty() {
         one_line(&person.email)
@@ -1257,7 +1278,7 @@ fn format_attached(attachment: &Attachment, ticket_id: &str) -> String {
 }
 
 /// Rows aligned like a table without headers and without truncation.
-fn format_rows(rows: &[Vec<String>]) -> String {
+pub(crate) fn format_rows(rows: &[Vec<String>]) -> String {
     let count = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; count];
     for row in rows {
@@ -1274,20 +1295,20 @@ fn format_rows(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn indent(text: &str, prefix: &str) -> String {
+pub(crate) fn indent(text: &str, prefix: &str) -> String {
     text.lines().map(|line| if line.is_empty() { "\n".to_owned() } else { format!("{prefix}{line}\n") }).collect()
 }
 
 // --- text helpers (unicode- and terminal-safe) ------------------------------
 
 /// One line of server text: control characters (newlines, escapes) become spaces.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Several lines of server text: keeps newlines and tabs, drops other
 /// control characters so text cannot drive the terminal.
-fn multiline(text: &str) -> String {
+pub(crate) fn multiline(text: &str) -> String {
     text.replace("\r\n", "\n").chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect()
 }
 
@@ -1341,7 +1362,7 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Pads with spaces to `width` columns.
-fn pad(text: &str, width: usize) -> String {
+pub(crate) fn pad(text: &str, width: usize) -> String {
     let mut out = text.to_owned();
     out.extend(std::iter::repeat_n(' ', width.saturating_sub(display_width(text))));
     out
@@ -1385,6 +1406,8 @@ mod tests {
             last_seq: 3,
             comment_count: 1,
             attachment_count: 0,
+            project_id: None,
+            stage: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agents;
+mod projects;
 mod sqlite;
 mod terminals;
 mod tickets;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use accounts::{AccountStore, NewToken, NewUser, UserRecord};
 pub use agents::{AgentRecord, AgentStore, NewAgentRecord};
+pub use projects::{NewStageTicket, OpenedStage, PlanText, ProjectRecord, ProjectStore, StageOpening, StageTicket};
 pub use sqlite::SqliteStore;
 pub use terminals::{NewTerminalSession, TerminalEnd, TerminalStore};
 pub use tickets::*;
@@ -52,7 +54,9 @@ impl From<StoreError> for AppError {
 /// backend. Every method that reads or changes org data takes the org id, so
 /// no query can cross orgs by accident.
 #[async_trait]
-pub trait Store: AccountStore + AgentStore + TerminalStore + TicketStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + AgentStore + ProjectStore + TerminalStore + TicketStore + Send + Sync + 'static
+{
     /// Applies this backend's pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

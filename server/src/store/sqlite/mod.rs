@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agents;
+mod projects;
 mod terminals;
 mod tickets;
 

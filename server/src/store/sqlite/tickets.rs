@@ -22,16 +22,16 @@ use std::str::FromStr;
 /// Columns `ticket_from_row` reads, from `TICKET_FROM`.
 const TICKET_COLUMNS: &str = "t.id, t.number, t.ticket_key, t.subject, t.description, t.category, t.severity, \
      t.status, t.source, t.cluster_id, t.ai_summary, t.ai_review_status, d.ticket_key as duplicate_key, \
-     t.created_at, t.updated_at, t.last_seq, t.comment_count, t.attachment_count, \
+     t.created_at, t.updated_at, t.last_seq, t.comment_count, t.attachment_count, t.project_id, t.project_stage, \
      u.id as person_id, u.email as person_email, u.name as person_name";
 const TICKET_FROM: &str =
     "tickets t left join users u on u.id = t.created_by left join tickets d on d.id = t.duplicate_of";
 
-fn parse<T: FromStr<Err = String>>(value: String) -> StoreResult<T> {
+pub(super) fn parse<T: FromStr<Err = String>>(value: String) -> StoreResult<T> {
     value.parse().map_err(StoreError::Corrupt)
 }
 
-fn person_from_row(row: &SqliteRow) -> StoreResult<Option<PersonRef>> {
+pub(super) fn person_from_row(row: &SqliteRow) -> StoreResult<Option<PersonRef>> {
     let id: Option<String> = row.try_get("person_id")?;
     Ok(match id {
         Some(id) => Some(PersonRef { id, email: row.try_get("person_email")?, name: row.try_get("person_name")? }),
@@ -60,6 +60,8 @@ fn ticket_from_row(row: &SqliteRow) -> StoreResult<Ticket> {
         last_seq: row.try_get("last_seq")?,
         comment_count: row.try_get("comment_count")?,
         attachment_count: row.try_get("attachment_count")?,
+        project_id: row.try_get("project_id")?,
+        stage: row.try_get::<Option<i64>, _>("project_stage")?.and_then(|s| u32::try_from(s).ok()),
     })
 }
 
@@ -180,7 +182,7 @@ fn comment_count(entries: &[NewEntry]) -> i64 {
 }
 
 impl SqliteStore {
-    async fn ticket_by_id(&self, ticket_id: &str) -> StoreResult<Option<Ticket>> {
+    pub(super) async fn ticket_by_id(&self, ticket_id: &str) -> StoreResult<Option<Ticket>> {
         let sql = format!("select {TICKET_COLUMNS} from {TICKET_FROM} where t.id = ?");
         let row = sqlx::query(&sql).bind(ticket_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(ticket_from_row).transpose()
@@ -200,6 +202,69 @@ impl SqliteStore {
         .await?;
         rows.iter().map(entry_from_row).collect()
     }
+}
+
+/// Which project task a ticket carries out: project id, stage (from 1), task (from 0).
+pub(super) type TaskOf<'a> = (&'a str, u32, u32);
+
+/// Numbers and inserts a ticket with its first entries inside `tx`; answers its id.
+pub(super) async fn insert_ticket(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    new: &NewTicket,
+    entries: &[NewEntry],
+    task_of: Option<TaskOf<'_>>,
+) -> StoreResult<String> {
+    let id = new_id();
+    let now = to_millis(Utc::now());
+    let number: i64 =
+        sqlx::query_scalar("update orgs set ticket_counter = ticket_counter + 1 where id = ? returning ticket_counter")
+            .bind(&new.org_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let rowid: i64 = sqlx::query_scalar(
+        "insert into tickets (id, org_id, number, ticket_key, subject, description, category, severity, status, \
+         source, cluster_id, ai_summary, ai_review_status, duplicate_of, created_by, created_at, updated_at, \
+         last_seq, comment_count, terms, project_id, project_stage, project_task) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning rowid",
+    )
+    .bind(&id)
+    .bind(&new.org_id)
+    .bind(number)
+    .bind(format!("{}-{number}", new.key_prefix))
+    .bind(&new.subject)
+    .bind(&new.description)
+    .bind(new.category.as_str())
+    .bind(new.severity.as_str())
+    .bind(new.status.as_str())
+    .bind(new.source.as_str())
+    .bind(&new.cluster_id)
+    .bind(&new.ai_summary)
+    .bind(new.ai_review_status.as_str())
+    .bind(&new.duplicate_of)
+    .bind(&new.created_by)
+    .bind(now)
+    .bind(now)
+    .bind(entries.len() as i64)
+    .bind(comment_count(entries))
+    .bind(&new.terms)
+    .bind(task_of.map(|(project, _, _)| project))
+    .bind(task_of.map(|(_, stage, _)| i64::from(stage)))
+    .bind(task_of.map(|(_, _, task)| i64::from(task)))
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "insert into tickets_fts (rowid, subject, description, comments, terms, org) values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(rowid)
+    .bind(&new.subject)
+    .bind(&new.description)
+    .bind(comment_text(entries).unwrap_or_default())
+    .bind(&new.terms)
+    .bind(org_token(&new.org_id))
+    .execute(&mut **tx)
+    .await?;
+    insert_entries(tx, &id, 1, entries, now).await?;
+    Ok(id)
 }
 
 #[async_trait]
@@ -268,55 +333,8 @@ impl TicketStore for SqliteStore {
     }
 
     async fn create_ticket(&self, new: NewTicket, entries: Vec<NewEntry>) -> StoreResult<Ticket> {
-        let id = new_id();
-        let now = to_millis(Utc::now());
         let mut tx = self.pool.begin().await?;
-        let number: i64 = sqlx::query_scalar(
-            "update orgs set ticket_counter = ticket_counter + 1 where id = ? returning ticket_counter",
-        )
-        .bind(&new.org_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let rowid: i64 = sqlx::query_scalar(
-            "insert into tickets (id, org_id, number, ticket_key, subject, description, category, severity, status, \
-             source, cluster_id, ai_summary, ai_review_status, duplicate_of, created_by, created_at, updated_at, \
-             last_seq, comment_count, terms) \
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning rowid",
-        )
-        .bind(&id)
-        .bind(&new.org_id)
-        .bind(number)
-        .bind(format!("{}-{number}", new.key_prefix))
-        .bind(&new.subject)
-        .bind(&new.description)
-        .bind(new.category.as_str())
-        .bind(new.severity.as_str())
-        .bind(new.status.as_str())
-        .bind(new.source.as_str())
-        .bind(&new.cluster_id)
-        .bind(&new.ai_summary)
-        .bind(new.ai_review_status.as_str())
-        .bind(&new.duplicate_of)
-        .bind(&new.created_by)
-        .bind(now)
-        .bind(now)
-        .bind(entries.len() as i64)
-        .bind(comment_count(&entries))
-        .bind(&new.terms)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "insert into tickets_fts (rowid, subject, description, comments, terms, org) values (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(rowid)
-        .bind(&new.subject)
-        .bind(&new.description)
-        .bind(comment_text(&entries).unwrap_or_default())
-        .bind(&new.terms)
-        .bind(org_token(&new.org_id))
-        .execute(&mut *tx)
-        .await?;
-        insert_entries(&mut tx, &id, 1, &entries, now).await?;
+        let id = insert_ticket(&mut tx, &new, &entries, None).await?;
         tx.commit().await?;
         self.ticket_by_id(&id).await?.ok_or_else(|| StoreError::Corrupt("a ticket just created is missing".into()))
     }
