@@ -33,11 +33,24 @@ pub async fn find(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<Ticke
 
 /// Blank text does not count towards `min`; every character counts towards `max`.
 pub(crate) fn check_len(fields: &mut BTreeMap<String, String>, field: &str, value: &str, min: usize, max: usize) {
+    check_text(fields, field, field, value, min, max);
+}
+
+/// [`check_len`] for a field whose key (`stages[0].name`) is not how its
+/// message names it (`name`).
+pub(crate) fn check_text(
+    fields: &mut BTreeMap<String, String>,
+    key: &str,
+    label: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) {
     let chars = value.chars().count();
     if value.trim().chars().count() < min {
-        fields.insert(field.to_owned(), format!("{field} is required"));
+        fields.insert(key.to_owned(), format!("{label} is required"));
     } else if chars > max {
-        fields.insert(field.to_owned(), format!("{field} is longer than {max} characters ({chars})"));
+        fields.insert(key.to_owned(), format!("{label} is longer than {max} characters ({chars})"));
     }
 }
 

@@ -555,7 +555,7 @@ fn ProjectView(project: Project, version: RwSignal<u32>) -> impl IntoView {
         <ol class="revisions" reversed>
             {project.revisions.iter().map(|r| {
                 let approved = project.approved_revision == Some(r.revision);
-                let stages = r.stages.iter().map(|s| format!("{} ({} tasks)", s.name, s.tasks.len())).collect::<Vec<_>>().join(" → ");
+                let stages = r.stages.iter().map(|s| format!("{} ({} task{})", s.name, s.tasks.len(), if s.tasks.len() == 1 { "" } else { "s" })).collect::<Vec<_>>().join(" → ");
                 view! {
                     <li>
                         <strong>{format!("Revision {}", r.revision)}</strong>

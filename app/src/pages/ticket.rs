@@ -156,6 +156,11 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                 <SeverityBadge severity=ticket.severity/>
                 <span class="badge">{ticket.category.label()}</span>
                 <span class="badge">{format!("via {}", ticket.source)}</span>
+                {ticket.project_id.clone().map(|project| view! {
+                    <a class="badge project-link" href=format!("/projects/{project}")>
+                        {ticket.stage.map_or_else(|| "project".to_owned(), |stage| format!("project · stage {stage}"))}
+                    </a>
+                })}
                 {(!detail.following).then(|| view! {
                     <button class="button button-quiet" on:click=move |_| { follow.dispatch(()); }>"Follow"</button>
                 })}

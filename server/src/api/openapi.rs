@@ -948,10 +948,11 @@ fn update_project() -> Op {
 fn approve_project() -> Op {
     Op::new("approveProject", "projects", "Approve the current revision of a project's plan (operators)")
         .doc(
-            "The body may be `{}`. Approving a draft makes the project `active` and opens its first stage: one \
-            ticket per task. Later stages open from the latest approved revision.",
+            "The body may be left out (or be `{}`): the latest revision is approved. Approving a draft makes the \
+            project `active` and opens its first stage: one ticket per task. Later stages open from the latest \
+            approved revision; approving an approved revision again opens nothing.",
         )
-        .json_body("ApproveProjectRequest", true)
+        .json_body("ApproveProjectRequest", false)
         .response(200, json_response("The project, approved.", sref("Project")))
         .errors(COMMON_ERRORS)
         .describe(403, "Needs the operator role.")

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store::{
     NewEntry, NewStageTicket, NewTicket, OpenedStage, PlanText, ProjectRecord, StageOpening, StageTicket, TicketChanges,
 };
-use crate::tickets::check_len;
+use crate::tickets::{check_len, check_text};
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
     progress_percent, ApproveProject, AuthorType, DraftPlan, Me, NewProject, Permission, PlanDraft, PlanRevision,
@@ -237,7 +237,7 @@ async fn check_plan(
     let mut checked = Vec::with_capacity(stages.len());
     for (s, stage) in stages.into_iter().enumerate() {
         let at = format!("stages[{s}]");
-        check_len(&mut fields, &format!("{at}.name"), &stage.name, 1, MAX_STAGE_NAME_CHARS);
+        check_text(&mut fields, &format!("{at}.name"), "the stage's name", &stage.name, 1, MAX_STAGE_NAME_CHARS);
         if stage.tasks.is_empty() {
             fields.insert(format!("{at}.tasks"), "a stage needs at least one task".to_owned());
         } else if stage.tasks.len() > MAX_TASKS_PER_STAGE {
@@ -250,11 +250,14 @@ async fn check_plan(
         for (t, task) in stage.tasks.into_iter().enumerate() {
             let at = format!("{at}.tasks[{t}]");
             // A task becomes a ticket: its title is the subject.
-            check_len(&mut fields, &format!("{at}.title"), &task.title, 1, MAX_SUBJECT_CHARS);
-            check_len(&mut fields, &format!("{at}.description"), &task.description, 0, MAX_DESCRIPTION_CHARS);
-            check_len(
+            let (title, description, criteria) =
+                (format!("{at}.title"), format!("{at}.description"), format!("{at}.acceptance_criteria"));
+            check_text(&mut fields, &title, "the task's title", &task.title, 1, MAX_SUBJECT_CHARS);
+            check_text(&mut fields, &description, "the description", &task.description, 0, MAX_DESCRIPTION_CHARS);
+            check_text(
                 &mut fields,
-                &format!("{at}.acceptance_criteria"),
+                &criteria,
+                "the acceptance criteria",
                 &task.acceptance_criteria,
                 0,
                 MAX_CRITERIA_CHARS,
