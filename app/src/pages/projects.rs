@@ -310,30 +310,36 @@ fn TaskEditor(
                 {error("acceptance_criteria")}
             </label>
             <div class="form-row">
-                <label>
-                    "Agent"
-                    <select prop:value=move || task.agent.get() on:change=move |ev| task.agent.set(event_target_value(&ev))>
-                        <option value="">"No agent"</option>
-                        {choices.get_value().0.into_iter().map(|agent| {
-                            let selected = task.agent.get_untracked() == agent.id;
-                            view! { <option value=agent.id selected=selected>{agent.name}</option> }
-                        }).collect_view()}
-                    </select>
-                    {error("agent_id")}
-                </label>
-                <label>
-                    "Instance"
-                    <select prop:value=move || task.instance.get() on:change=move |ev| task.instance.set(event_target_value(&ev))>
-                        <option value="">"No instance"</option>
-                        {choices.get_value().1.into_iter().map(|instance| {
-                            let selected = task.instance.get_untracked() == instance.id;
-                            view! { <option value=instance.id selected=selected>{instance.name}</option> }
-                        }).collect_view()}
-                    </select>
-                    {error("instance_id")}
-                </label>
+                <IdSelect label="Agent" none="No agent" value=task.agent
+                    options=choices.get_value().0.into_iter().map(|a| (a.id, a.name)).collect()/>
+                <IdSelect label="Instance" none="No instance" value=task.instance
+                    options=choices.get_value().1.into_iter().map(|i| (i.id, i.name)).collect()/>
             </div>
+            {error("agent_id")}
+            {error("instance_id")}
         </li>
+    }
+}
+
+/// A choice of one id among `options` (id, name), or none.
+#[component]
+fn IdSelect(
+    label: &'static str,
+    none: &'static str,
+    value: RwSignal<String>,
+    options: Vec<(String, String)>,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <select prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
+                <option value="">{none}</option>
+                {options.into_iter().map(|(id, name)| {
+                    let selected = value.get_untracked() == id;
+                    view! { <option value=id selected=selected>{name}</option> }
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 
