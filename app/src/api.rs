@@ -6,9 +6,10 @@
 use crate::error::AppError;
 use crate::model::{
     AgentView, ApiTokenView, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan, FollowTicket,
-    InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject, OpenTerminal,
-    PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role, TerminalScopes,
-    TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateTicket, UserView,
+    InstanceView, LlmSettingsView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject,
+    OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role,
+    TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateLlmSettings,
+    UpdateTicket, UserView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -316,4 +317,22 @@ pub async fn project_templates() -> Result<Vec<PlanTemplate>, AppError> {
 #[server(prefix = "/rpc", endpoint = "projects/draft", input = Json)]
 pub async fn draft_project_plan(body: DraftPlan) -> Result<PlanDraft, AppError> {
     ssr::answer(async { ssr::backend()?.draft_plan(&ssr::caller()?, body).await }.await)
+}
+
+/// The model endpoint in force for the org (never its key).
+#[server(prefix = "/rpc", endpoint = "llm")]
+pub async fn llm_settings() -> Result<LlmSettingsView, AppError> {
+    ssr::answer(async { ssr::backend()?.llm_settings(&ssr::caller()?).await }.await)
+}
+
+/// Sets the org's own model endpoint (admins).
+#[server(prefix = "/rpc", endpoint = "llm/set", input = Json)]
+pub async fn set_llm_settings(body: UpdateLlmSettings) -> Result<LlmSettingsView, AppError> {
+    ssr::answer(async { ssr::backend()?.set_llm_settings(&ssr::caller()?, body).await }.await)
+}
+
+/// Goes back to the server's model endpoint (admins).
+#[server(prefix = "/rpc", endpoint = "llm/clear")]
+pub async fn clear_llm_settings() -> Result<LlmSettingsView, AppError> {
+    ssr::answer(async { ssr::backend()?.clear_llm_settings(&ssr::caller()?).await }.await)
 }

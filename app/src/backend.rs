@@ -5,10 +5,10 @@
 use crate::error::AppResult;
 use crate::model::{
     AgentView, ApiTokenView, ApproveProject, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan,
-    FollowTicket, InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject,
-    OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role,
-    TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateProject,
-    UpdateTerminal, UpdateTicket, UserView,
+    FollowTicket, InstanceView, LlmSettingsView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance,
+    NewProject, OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest,
+    Role, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateLlmSettings,
+    UpdateProject, UpdateTerminal, UpdateTicket, UserView,
 };
 use std::sync::Arc;
 
@@ -111,6 +111,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn project_templates(&self, me: &Me) -> AppResult<Vec<PlanTemplate>>;
     /// A plan drafted from a goal.
     async fn draft_plan(&self, me: &Me, body: DraftPlan) -> AppResult<PlanDraft>;
+    /// The model endpoint in force for the org.
+    async fn llm_settings(&self, me: &Me) -> AppResult<LlmSettingsView>;
+    /// Sets the org's own model endpoint (admins).
+    async fn set_llm_settings(&self, me: &Me, body: UpdateLlmSettings) -> AppResult<LlmSettingsView>;
+    /// Removes the org's own model endpoint (admins).
+    async fn clear_llm_settings(&self, me: &Me) -> AppResult<LlmSettingsView>;
 }
 
 /// The shared handle provided as Leptos context.

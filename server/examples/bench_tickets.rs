@@ -86,6 +86,8 @@ async fn main() -> anyhow::Result<()> {
         secure_cookies: false,
         public_origin: None,
         attachments: Default::default(),
+        llm: None,
+        llm_timeout: opsdesk_server::llm::settings::DEFAULT_TIMEOUT,
     };
     let state = build_state(&options).await?;
     let store = state.store.clone();

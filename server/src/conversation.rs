@@ -8,6 +8,7 @@
 //! calls the agent and commits its validated answer, or a visible failure
 //! that answers nothing, so a retry or the next message sends it all again.
 
+use crate::agents::llm::redact::Redactor;
 use crate::agents::{self, client};
 use crate::auth;
 use crate::canvas;
@@ -224,6 +225,8 @@ pub fn build_request(
                         execute: *action == CommandAction::Approve,
                         files: Vec::new(),
                         rejection_reason: reason.clone().filter(|_| *action == CommandAction::Reject),
+                        explanation: None,
+                        risk: None,
                     });
                 }
                 TimelineEvent::CommandRan { command, output, .. } => {
@@ -255,6 +258,8 @@ pub fn build_request(
                             execute: false,
                             files: Vec::new(),
                             rejection_reason: None,
+                            explanation: None,
+                            risk: None,
                         });
                     }
                 }
@@ -318,29 +323,45 @@ fn answer_entries(
     let mut files_and_proposals = Vec::new();
     let mut proposed = Vec::new();
     let root = canvas::dir(&state.config.data_dir, &ticket.id);
+    // Writes a file the agent sent into the canvas directory; answers its
+    // path when written, and records either outcome.
+    let write = |file: AgentFile, entries: &mut Vec<NewEntry>| {
+        let AgentFile { file_path, file_content } = file;
+        let result = if ticket.status.is_done() {
+            Err("the ticket is resolved or closed, so it has no canvas directory".to_owned())
+        } else {
+            canvas::write_file(&root, &file_path, &file_content)
+        };
+        match result {
+            Ok(size) => {
+                entries.push(ai(TimelineEvent::FileWritten {
+                    path: file_path.clone(),
+                    size,
+                    agent: agent_ref.clone(),
+                }));
+                Some(file_path)
+            }
+            Err(reason) => {
+                entries.push(ai(TimelineEvent::FileRefused { path: file_path, reason, agent: agent_ref.clone() }));
+                None
+            }
+        }
+    };
+    for file in answer.data.files {
+        write(file, &mut files_and_proposals);
+    }
     for command in answer.data.cmds {
         let cmd_id = crate::store::new_id();
-        let mut written = Vec::new();
-        for AgentFile { file_path, file_content } in command.files {
-            let result = if ticket.status.is_done() {
-                Err("the ticket is resolved or closed, so it has no canvas directory".to_owned())
-            } else {
-                canvas::write_file(&root, &file_path, &file_content)
-            };
-            files_and_proposals.push(ai(match result {
-                Ok(size) => {
-                    written.push(file_path.clone());
-                    TimelineEvent::FileWritten { path: file_path, size, agent: agent_ref.clone() }
-                }
-                Err(reason) => TimelineEvent::FileRefused { path: file_path, reason, agent: agent_ref.clone() },
-            }));
-        }
+        let written: Vec<String> =
+            command.files.into_iter().filter_map(|file| write(file, &mut files_and_proposals)).collect();
         proposed.push(cmd_id.clone());
         files_and_proposals.push(ai(TimelineEvent::CommandProposed {
             cmd_id,
             agent: agent_ref.clone(),
             command: command.command.trim().to_owned(),
             files: written,
+            explanation: command.explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()),
+            risk: command.risk,
         }));
     }
     entries.push(ai(TimelineEvent::AgentReply {
@@ -545,15 +566,17 @@ pub async fn decide(
 /// run directly on instances that only take commands (`command_prefix`).
 async fn execute(state: &AppState, me: &Me, ticket: &Ticket, cmd_id: &str, command: &str) -> AppResult<()> {
     let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
+    // Agents may write `{{key}}` for the instance's context values (see agents::llm::redact).
+    let context = Redactor::new(Some(&instance.platform_context));
     if instance.builtin || instance.terminal.get("shell").is_some() {
-        crate::terminal::execute_card(state, me, ticket, cmd_id, command).await?;
+        crate::terminal::execute_card(state, me, ticket, cmd_id, &context.expand_public(command)).await?;
         return Ok(());
     }
     let (state, ticket_id, user_id) = (state.clone(), ticket.id.clone(), me.user.id.clone());
-    let (cmd_id, command) = (cmd_id.to_owned(), command.to_owned());
+    let (cmd_id, command, runs) = (cmd_id.to_owned(), command.to_owned(), context.expand(command));
     tokio::spawn(async move {
         let result = match canvas::ensure(&state.config.data_dir, &ticket_id) {
-            Ok(dir) => instances::run_command(&instance, &dir, &command, COMMAND_TIMEOUT, OUTPUT_CAP).await,
+            Ok(dir) => instances::run_command(&instance, &dir, &runs, COMMAND_TIMEOUT, OUTPUT_CAP).await,
             Err(error) => Err(format!("cannot create the canvas directory: {error}")),
         };
         let (output, exit_code, truncated) = match result {

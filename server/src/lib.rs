@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod demo;
 pub mod instances;
 pub mod live;
+pub mod llm;
 pub mod projects;
 pub mod review;
 pub mod state;
@@ -59,6 +60,10 @@ pub struct Options {
     pub secure_cookies: bool,
     pub public_origin: Option<String>,
     pub attachments: attachments::Limits,
+    /// The server-wide model endpoint (`OPSDESK_LLM_*`); orgs may set their own.
+    pub llm: Option<llm::settings::ServerLlm>,
+    /// How long one call to a model may take.
+    pub llm_timeout: std::time::Duration,
 }
 
 impl Options {
@@ -97,6 +102,8 @@ pub async fn build_state(options: &Options) -> anyhow::Result<AppState> {
             secure_cookies: options.secure_cookies,
             public_origin: options.public_origin.clone(),
             attachments: options.attachments,
+            llm: options.llm.clone(),
+            llm_timeout: options.llm_timeout,
         }),
         reviewer: Arc::new(review::OfflineReviewer),
         leptos_options,

@@ -99,6 +99,12 @@ impl Hub {
         self.send_other(ticket_id, &ServerFrame::Activity { agent: agent.clone(), activity });
     }
 
+    /// Tells the ticket's watchers what a streaming agent has written so far.
+    pub fn draft(&self, ticket_id: &str, agent: &AgentRef, text: &str, reasoning: &str) {
+        let frame = ServerFrame::Draft { agent: agent.clone(), text: text.to_owned(), reasoning: reasoning.to_owned() };
+        self.send_other(ticket_id, &frame);
+    }
+
     /// Tells the ticket's watchers it is gone.
     pub fn deleted(&self, ticket_id: &str) {
         if let Some(channel) = self.lock().get(ticket_id) {

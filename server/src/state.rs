@@ -25,6 +25,10 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Size and count limits of ticket attachments.
     pub attachments: attachments::Limits,
+    /// The server-wide model endpoint, if configured (orgs may set their own).
+    pub llm: Option<crate::llm::settings::ServerLlm>,
+    /// How long one call to a model may take.
+    pub llm_timeout: std::time::Duration,
 }
 
 /// Everything a request handler may need.

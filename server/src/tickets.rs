@@ -102,12 +102,18 @@ pub async fn review(state: &AppState, me: &Me, request: ReviewRequest) -> AppRes
 /// The analysis (from the configured reviewer, the offline one if it fails)
 /// and the duplicate search, combined into a review.
 async fn run_review(state: &AppState, me: &Me, request: &ReviewRequest) -> AppResult<Review> {
-    let (analysis, reviewer) = match state.reviewer.analyse(request).await {
-        Ok(analysis) => (analysis, state.reviewer.name()),
+    // The org's model reviews when one is configured; the server's reviewer otherwise.
+    let chosen: Box<dyn review::Reviewer> = match crate::llm::settings::for_org(state, &me.org.id).await? {
+        Some(config) => Box::new(review::llm::LlmReviewer { http: state.http.clone(), config }),
+        None => Box::new(SharedReviewer(state.reviewer.clone())),
+    };
+    let (analysis, reviewer) = match chosen.analyse(request).await {
+        Ok(analysis) => (analysis, chosen.name()),
         Err(error) => {
-            tracing::warn!("the {} reviewer failed, using the offline one: {error:#}", state.reviewer.name());
+            tracing::warn!("the {} reviewer failed, using the offline one: {error:#}", chosen.name());
             let analysis = offline::analyse(&request.subject, &request.description, request.category);
-            (analysis, format!("offline (fallback: {} failed)", state.reviewer.name()))
+            let reason: String = format!("{error:#}").chars().take(200).collect();
+            (analysis, format!("offline (fallback: the {} reviewer failed: {reason})", chosen.name()))
         }
     };
     let duplicates = review::find_duplicates(state.store.as_ref(), &me.org.id, &request.subject, &request.description)
@@ -140,6 +146,20 @@ async fn run_review(state: &AppState, me: &Me, request: &ReviewRequest) -> AppRe
         duplicates,
         reviewer,
     })
+}
+
+/// The server's reviewer, borrowed as a boxed one.
+struct SharedReviewer(std::sync::Arc<dyn review::Reviewer>);
+
+#[async_trait::async_trait]
+impl review::Reviewer for SharedReviewer {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+
+    async fn analyse(&self, request: &ReviewRequest) -> anyhow::Result<offline::Analysis> {
+        self.0.analyse(request).await
+    }
 }
 
 /// Raises a ticket; `default_source` is how the caller came in.

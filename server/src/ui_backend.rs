@@ -11,10 +11,10 @@ use opsdesk_app::backend::Backend;
 use opsdesk_app::error::AppResult;
 use opsdesk_app::model::{
     AgentView, ApiTokenView, ApproveProject, AssignAgents, CanvasFile, CreateTicket, DecideCommand, DraftPlan,
-    FollowTicket, InstanceView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance, NewProject,
-    OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest, Role, Source,
-    TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry, UpdateProject,
-    UpdateTerminal, UpdateTicket, UserView,
+    FollowTicket, InstanceView, LlmSettingsView, Me, MessageAccepted, NewAgent, NewApiToken, NewComment, NewInstance,
+    NewProject, OpenTerminal, PlanDraft, PlanTemplate, PostMessage, Project, ProjectSummary, Review, ReviewRequest,
+    Role, Source, TerminalScopes, TerminalSession, TicketDetail, TicketFilter, TicketPage, TimelineEntry,
+    UpdateLlmSettings, UpdateProject, UpdateTerminal, UpdateTicket, UserView,
 };
 
 #[async_trait::async_trait]
@@ -177,5 +177,17 @@ impl Backend for AppState {
 
     async fn draft_plan(&self, me: &Me, body: DraftPlan) -> AppResult<PlanDraft> {
         projects::draft(self, me, body).await
+    }
+
+    async fn llm_settings(&self, me: &Me) -> AppResult<LlmSettingsView> {
+        crate::llm::settings::view(self, me).await
+    }
+
+    async fn set_llm_settings(&self, me: &Me, body: UpdateLlmSettings) -> AppResult<LlmSettingsView> {
+        crate::llm::settings::update(self, me, body).await
+    }
+
+    async fn clear_llm_settings(&self, me: &Me) -> AppResult<LlmSettingsView> {
+        crate::llm::settings::clear(self, me).await
     }
 }

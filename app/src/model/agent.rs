@@ -213,6 +213,22 @@ pub struct MessageData {
     pub executed_cmds: Vec<ExecutedCommand>,
     #[serde(default)]
     pub url_configs: Vec<UrlConfig>,
+    /// An extension: files an agent writes to the canvas directory without a
+    /// command (helper scripts, manifests, notes). Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<AgentFile>,
+}
+
+wire_enum! {
+    /// How much a proposed command could change or break, as its agent judges it.
+    Risk {
+        /// Reads only.
+        Low = "low",
+        /// Changes something that is easy to undo.
+        Medium = "medium",
+        /// Changes something that is hard to undo, or could take a service down.
+        High = "high",
+    }
 }
 
 /// A command: proposed by an agent (`execute: false`), or answered by a
@@ -225,6 +241,12 @@ pub struct ProtocolCommand {
     pub files: Vec<AgentFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// An extension agents may send with a proposal: why this command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// An extension agents may send with a proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
 }
 
 /// A file to create (relative to the canvas directory) before a command runs.
@@ -273,3 +295,36 @@ pub const MAX_AGENT_FILE_BYTES: usize = 1024 * 1024;
 pub const MAX_AGENT_LINKS: usize = 20;
 /// Longest message a person may send an agent.
 pub const MAX_MESSAGE_CHARS: usize = 20_000;
+
+wire_enum! {
+    /// Where the model endpoint in force comes from.
+    LlmSource {
+        /// Set for this org in Admin → Model (or the API).
+        Org = "org",
+        /// The server's `OPSDESK_LLM_*` settings.
+        Server = "server",
+        /// None configured: the LLM agents say so, the review is offline.
+        None = "none",
+    }
+}
+
+/// `GET /api/v1/org/llm`: the model endpoint in force for the org. The API
+/// key is never shown, only whether one is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmSettingsView {
+    pub source: LlmSource,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key_set: bool,
+}
+
+/// `PUT /api/v1/org/llm` (admins): the org's own model endpoint. `api_key`
+/// left out keeps the stored one; an empty string removes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLlmSettings {
+    pub base_url: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}

@@ -4,7 +4,7 @@
 //! timeline entries, shared by the server (to build agent requests) and the
 //! browser (to draw command cards), so both always agree.
 
-use super::{AgentRef, CommandAction, RanBy, TimelineEntry, TimelineEvent};
+use super::{AgentRef, CommandAction, RanBy, Risk, TimelineEntry, TimelineEvent};
 use std::collections::{HashMap, HashSet};
 
 /// The agents assigned now: the last assignment, the first being the default.
@@ -45,6 +45,9 @@ pub struct CommandCard {
     pub agent: AgentRef,
     pub command: String,
     pub files: Vec<String>,
+    /// Why the agent proposed it, and how risky it judged it, when it said.
+    pub explanation: Option<String>,
+    pub risk: Option<Risk>,
     /// The latest decision.
     pub decision: Option<DecisionState>,
     pub runs: Vec<RunState>,
@@ -98,7 +101,7 @@ pub fn command_cards(timeline: &[TimelineEntry]) -> Vec<CommandCard> {
     let mut index: HashMap<String, usize> = HashMap::new();
     for entry in timeline {
         match &entry.event {
-            TimelineEvent::CommandProposed { cmd_id, agent, command, files } => {
+            TimelineEvent::CommandProposed { cmd_id, agent, command, files, explanation, risk } => {
                 index.insert(cmd_id.clone(), cards.len());
                 cards.push(CommandCard {
                     cmd_id: cmd_id.clone(),
@@ -106,6 +109,8 @@ pub fn command_cards(timeline: &[TimelineEntry]) -> Vec<CommandCard> {
                     agent: agent.clone(),
                     command: command.clone(),
                     files: files.clone(),
+                    explanation: explanation.clone(),
+                    risk: *risk,
                     decision: None,
                     runs: Vec::new(),
                 });
@@ -246,6 +251,8 @@ mod tests {
             agent: agent(agent_id),
             command: "df -h".into(),
             files: vec![],
+            explanation: None,
+            risk: None,
         }
     }
 

@@ -26,6 +26,9 @@ pub enum ServerFrame {
     Watchers { watchers: Vec<PersonRef> },
     /// An agent started or finished a turn.
     Activity { agent: AgentRef, activity: AgentActivity },
+    /// The answer an agent is writing, so far (models that stream). The
+    /// committed `agent_reply` entry replaces it.
+    Draft { agent: AgentRef, text: String, reasoning: String },
     /// The ticket was deleted; the socket closes.
     Deleted,
 }

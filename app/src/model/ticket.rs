@@ -1,6 +1,6 @@
 //! Tickets, their timeline, the AI review and attachments.
 
-use super::{AgentRef, CommandAction, RanBy, TerminalRun, TerminalScope, UrlConfig};
+use super::{AgentRef, CommandAction, RanBy, Risk, TerminalRun, TerminalScope, UrlConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -281,6 +281,11 @@ pub enum TimelineEvent {
         command: String,
         #[serde(default)]
         files: Vec<String>,
+        /// Why the agent proposes it, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        risk: Option<Risk>,
     },
     /// A person decided about a proposed command.
     CommandDecided {

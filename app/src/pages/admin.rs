@@ -5,10 +5,11 @@
 use super::layout::caller_can;
 use super::{action_error, format_time, ErrorNote};
 use crate::api::{
-    add_agent, add_instance, list_agents, list_instances, list_tokens, list_users, CreateToken, CreateUser, RevokeToken,
+    add_agent, add_instance, clear_llm_settings, list_agents, list_instances, list_tokens, list_users, llm_settings,
+    set_llm_settings, CreateToken, CreateUser, RevokeToken,
 };
 use crate::error::AppError;
-use crate::model::{NewAgent, NewInstance, Permission, Role};
+use crate::model::{LlmSource, NewAgent, NewInstance, Permission, Role, UpdateLlmSettings};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -24,7 +25,81 @@ pub fn AdminPage() -> impl IntoView {
         <Tokens/>
         <Instances/>
         <Agents/>
+        <Model/>
     }
+}
+
+/// The model endpoint the LLM agents and the review use: the org's own, or
+/// the server's. Admins set it; the API key is write-only.
+#[component]
+fn Model() -> impl IntoView {
+    let is_admin = caller_can(Permission::Administer);
+    let save = Action::new(|body: &UpdateLlmSettings| set_llm_settings(body.clone()));
+    let clear = Action::new(|_: &()| clear_llm_settings());
+    let settings = Resource::new(move || (save.version().get(), clear.version().get()), |_| llm_settings());
+    let (base_url, model, api_key) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let key = api_key.get_untracked();
+        save.dispatch(UpdateLlmSettings {
+            base_url: base_url.get_untracked(),
+            model: model.get_untracked(),
+            api_key: (!key.is_empty()).then_some(key),
+        });
+    };
+    Effect::new(move || {
+        if let Some(Ok(_)) = save.value().get() {
+            api_key.set(String::new());
+        }
+    });
+    view! {
+        <section class="panel" id="model">
+            <h2>"Model"</h2>
+            <p class="muted">"The OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp, LiteLLM, OpenAI …) the LLM agents and the ticket review use. Instance context values never reach it."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(view) => {
+                            let text = match view.source {
+                                LlmSource::None => "No model is configured: the LLM agents say so, and the review is offline.".to_owned(),
+                                source => format!(
+                                    "{} · model {} at {}{}",
+                                    if source == LlmSource::Org { "Set for this org" } else { "The server's setting" },
+                                    view.model.clone().unwrap_or_default(),
+                                    view.base_url.clone().unwrap_or_default(),
+                                    if view.api_key_set { " · API key set" } else { "" },
+                                ),
+                            };
+                            let org_set = view.source == LlmSource::Org;
+                            view! {
+                                <p class="llm-state" data-source=view.source.as_str()>{text}</p>
+                                <Show when=move || is_admin() && org_set>
+                                    <button class="button button-quiet" on:click=move |_| { clear.dispatch(()); }>"Use the server's setting"</button>
+                                </Show>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <Show when=is_admin>
+                <form class="form" on:submit=submit>
+                    <div class="form-row">
+                        <label>"Base URL"<input type="url" name="base_url" required placeholder="http://127.0.0.1:11434/v1"
+                            prop:value=base_url on:input=move |ev| base_url.set(event_target_value(&ev))/></label>
+                        <label>"Model"<input type="text" name="model" required maxlength="200" placeholder="e.g. qwen2.5:14b"
+                            prop:value=model on:input=move |ev| model.set(event_target_value(&ev))/></label>
+                        <label>"API key"<input type="password" name="api_key" autocomplete="off" placeholder="kept if left empty"
+                            prop:value=api_key on:input=move |ev| api_key.set(event_target_value(&ev))/></label>
+                    </div>
+                    {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+                    <div class="actions"><button type="submit" class="button button-primary" disabled=move || save.pending().get()>"Save model"</button></div>
+                </form>
+            </Show>
+        </section>
+    }
+    .into_any()
 }
 
 /// The people of the org, and (for admins) a form to add one.

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::model::{
     assigned_agents, command_cards, human_size, next_turn, AgentActivity, AgentRef, AssignAgents, AuthorType, Category,
     CommandAction, CommandCard, DecideCommand, FollowTicket, NewComment, Permission, PersonRef, PostMessage, RanBy,
-    ServerFrame, Severity, Status, TicketDetail, TimelineEntry, TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
+    Risk, ServerFrame, Severity, Status, TicketDetail, TimelineEntry, TimelineEvent, UpdateTicket, MAX_COMMENT_CHARS,
     MAX_MESSAGE_CHARS,
 };
 use leptos::prelude::*;
@@ -55,6 +55,8 @@ struct Live {
     entries: RwSignal<Vec<TimelineEntry>>,
     watchers: RwSignal<Vec<PersonRef>>,
     working: RwSignal<Vec<AgentRef>>,
+    /// What streaming agents have written so far: (agent, text, reasoning).
+    drafts: RwSignal<Vec<(AgentRef, String, String)>>,
     online: RwSignal<bool>,
     deleted: RwSignal<bool>,
 }
@@ -64,20 +66,46 @@ impl Live {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn apply(self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Entries { entries } => self.entries.update(|held| {
-                for entry in entries {
-                    if held.last().is_none_or(|last| entry.seq > last.seq) {
-                        held.push(entry);
+            ServerFrame::Entries { entries } => {
+                // A committed reply replaces its agent's draft.
+                let replied: Vec<String> = entries
+                    .iter()
+                    .filter_map(|e| match &e.event {
+                        TimelineEvent::AgentReply { agent, .. } | TimelineEvent::AgentFailed { agent, .. } => {
+                            Some(agent.id.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !replied.is_empty() {
+                    self.drafts.update(|drafts| drafts.retain(|(agent, _, _)| !replied.contains(&agent.id)));
+                }
+                self.entries.update(|held| {
+                    for entry in entries {
+                        if held.last().is_none_or(|last| entry.seq > last.seq) {
+                            held.push(entry);
+                        }
                     }
-                }
-            }),
+                })
+            }
             ServerFrame::Watchers { watchers } => self.watchers.set(watchers),
-            ServerFrame::Activity { agent, activity } => self.working.update(|working| {
-                working.retain(|a| a.id != agent.id);
-                if activity == AgentActivity::Working {
-                    working.push(agent);
+            ServerFrame::Activity { agent, activity } => {
+                if activity == AgentActivity::Idle {
+                    self.drafts.update(|drafts| drafts.retain(|(a, _, _)| a.id != agent.id));
                 }
-            }),
+                self.working.update(|working| {
+                    working.retain(|a| a.id != agent.id);
+                    if activity == AgentActivity::Working {
+                        working.push(agent);
+                    }
+                })
+            }
+            ServerFrame::Draft { agent, text, reasoning } => {
+                self.drafts.update(|drafts| match drafts.iter_mut().find(|(a, _, _)| a.id == agent.id) {
+                    Some(draft) => *draft = (agent, text, reasoning),
+                    None => drafts.push((agent, text, reasoning)),
+                })
+            }
             ServerFrame::Deleted => self.deleted.set(true),
         }
     }
@@ -92,6 +120,7 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
         entries: RwSignal::new(detail.timeline.clone()),
         watchers: RwSignal::new(Vec::new()),
         working: RwSignal::new(Vec::new()),
+        drafts: RwSignal::new(Vec::new()),
         online: RwSignal::new(false),
         deleted: RwSignal::new(false),
     };
@@ -204,6 +233,15 @@ fn TicketView(detail: TicketDetail, version: RwSignal<u32>) -> impl IntoView {
                             <Entry entry/>
                         </For>
                     </ol>
+                    {move || live.drafts.get().into_iter().map(|(agent, text, reasoning)| view! {
+                        <div class="entry entry-agent-reply draft" aria-live="polite">
+                            <div class="entry-head"><strong>{agent.name}</strong>" "<span class="muted">"writing…"</span></div>
+                            {(!reasoning.is_empty()).then(|| view! {
+                                <details class="reasoning" open><summary>"Reasoning"</summary><p class="prewrap">{reasoning}</p></details>
+                            })}
+                            <p class="prewrap">{text}</p>
+                        </div>
+                    }).collect_view()}
                     {move || {
                         let working: Vec<String> = live.working.get().into_iter().map(|a| a.name).collect();
                         (!working.is_empty()).then(|| view! { <p class="agent-working" role="status">{format!("{} is working…", working.join(", "))}</p> })
@@ -376,7 +414,9 @@ fn Entry(entry: TimelineEntry) -> impl IntoView {
                     {reason.map(|r| view! { <span class="muted">{format!(" — {r}")}</span> })}</p>
             }.into_any()
         }
-        TimelineEvent::CommandProposed { cmd_id, command, files, .. } => view! { <CommandCardView cmd_id command files/> }.into_any(),
+        TimelineEvent::CommandProposed { cmd_id, command, files, explanation, risk, .. } => {
+            view! { <CommandCardView cmd_id command files explanation risk/> }.into_any()
+        }
         TimelineEvent::CommandRan { command, output, exit_code, ran_by, truncated, terminal, .. } => {
             let status = match exit_code { Some(code) => format!("exit {code}"), None => "no exit status".to_owned() };
             let by = match (&ran_by, &terminal) {
@@ -443,7 +483,13 @@ fn RetryButton(failure_seq: i64) -> impl IntoView {
 
 /// A proposed command: its state live, and the decisions for operators.
 #[component]
-fn CommandCardView(cmd_id: String, command: String, files: Vec<String>) -> impl IntoView {
+fn CommandCardView(
+    cmd_id: String,
+    command: String,
+    files: Vec<String>,
+    explanation: Option<String>,
+    risk: Option<Risk>,
+) -> impl IntoView {
     let canvas = expect_context::<Canvas>();
     let ticket_id = canvas.ticket_id.clone();
     let card = {
@@ -464,6 +510,12 @@ fn CommandCardView(cmd_id: String, command: String, files: Vec<String>) -> impl 
     view! {
         <div class="command-card" data-cmd=cmd_id.clone()>
             <pre class="command"><code>{format!("$ {command}")}</code></pre>
+            {(explanation.is_some() || risk.is_some()).then(|| view! {
+                <p class="command-why">
+                    {risk.map(|risk| view! { <span class=format!("badge risk-{risk}")>{format!("{risk} risk")}</span>" " })}
+                    {explanation.clone()}
+                </p>
+            })}
             {(!files.is_empty()).then(|| view! {
                 <p class="muted">"with files: "
                     {files.iter().map(|path| view! { <a href=canvas_file_url(&ticket_id, path, false) target="_blank" rel="noopener">{path.clone()}</a>" " }).collect_view()}

@@ -5,7 +5,7 @@
 //! `/agents/{slug}/api/sendMessage`), and both answers go through the same
 //! parsing and validation.
 
-use super::runbook;
+use super::{llm, runbook};
 use crate::state::AppState;
 use crate::store::AgentRecord;
 use futures_util::StreamExt;
@@ -19,6 +19,8 @@ use std::time::Duration;
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 /// Longest reasoning text kept.
 const MAX_REASONING_CHARS: usize = 50_000;
+/// Longest explanation of a proposed command kept.
+const MAX_EXPLANATION_CHARS: usize = 2_000;
 /// Longest link description kept.
 const MAX_LINK_DESCRIPTION_CHARS: usize = 500;
 
@@ -47,6 +49,7 @@ async fn builtin(state: &AppState, org_id: &str, agent: &AgentRecord, body: &[u8
     let request: SendMessageRequest = serde_json::from_slice(body).map_err(|e| format!("bad request: {e}"))?;
     let response = match agent.view.backend.as_deref() {
         Some("runbook") => runbook::answer(state, org_id, request).await.map_err(|e| e.message)?,
+        Some(llm::BACKEND) => llm::answer(state, org_id, agent, request).await.map_err(|e| e.message)?,
         other => return Err(format!("built-in backend {other:?} is not available in this build")),
     };
     serde_json::to_vec(&response).map_err(|e| format!("cannot encode the answer: {e}"))
@@ -125,6 +128,19 @@ pub fn parse(bytes: &[u8], thread_id: Option<&str>) -> Result<SendMessageRespons
         }
         if command.files.iter().any(|f| f.file_content.len() > MAX_AGENT_FILE_BYTES) {
             return Err(format!("a file is larger than {} KiB", MAX_AGENT_FILE_BYTES / 1024));
+        }
+    }
+    if data.files.len() > MAX_AGENT_FILES {
+        return Err(format!("the agent sent more than {MAX_AGENT_FILES} files"));
+    }
+    if data.files.iter().any(|f| f.file_content.len() > MAX_AGENT_FILE_BYTES) {
+        return Err(format!("a file is larger than {} KiB", MAX_AGENT_FILE_BYTES / 1024));
+    }
+    for command in &mut data.cmds {
+        if let Some(explanation) = &mut command.explanation {
+            if explanation.chars().count() > MAX_EXPLANATION_CHARS {
+                *explanation = explanation.chars().take(MAX_EXPLANATION_CHARS).collect();
+            }
         }
     }
     if data.executed_cmds.len() > MAX_AGENT_COMMANDS {

@@ -3,15 +3,20 @@
 //! Conversations themselves live in [`crate::conversation`].
 
 pub mod client;
+pub mod llm;
 pub mod runbook;
 
 use crate::auth;
+use crate::canvas;
+use crate::conversation::{self, COMMAND_TIMEOUT, OUTPUT_CAP};
+use crate::instances;
 use crate::state::AppState;
-use crate::store::{AgentRecord, NewAgentRecord, Store, StoreResult};
+use crate::store::{AgentRecord, InstanceRecord, NewAgentRecord, Store, StoreResult, TicketRef};
 use opsdesk_app::error::{AppError, AppResult};
 use opsdesk_app::model::{
-    AgentKind, AgentView, Me, NewAgent, Permission, DEFAULT_AGENT_TIMEOUT_SECS, MAX_AGENT_DESCRIPTION_CHARS,
-    MAX_AGENT_NAME_CHARS, MAX_AGENT_TIMEOUT_SECS, MAX_PROMPT_SUGGESTIONS,
+    AgentKind, AgentView, ExecutedCommand, Me, NewAgent, Permission, ProtocolMessage, ProtocolRole, SendMessageRequest,
+    Ticket, DEFAULT_AGENT_TIMEOUT_SECS, MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_NAME_CHARS, MAX_AGENT_TIMEOUT_SECS,
+    MAX_PROMPT_SUGGESTIONS,
 };
 use std::collections::BTreeMap;
 
@@ -20,9 +25,15 @@ const MAX_SUGGESTION_CHARS: usize = 300;
 /// Most headers a custom agent may have.
 const MAX_HEADERS: usize = 20;
 
-/// The built-in agents every org has.
+/// The built-in agents every org has: the runbook, then the LLM ones.
 fn builtins(org_id: &str) -> Vec<NewAgentRecord> {
-    vec![NewAgentRecord {
+    let mut all = vec![runbook_record(org_id)];
+    all.extend(llm::builtins(org_id));
+    all
+}
+
+fn runbook_record(org_id: &str) -> NewAgentRecord {
+    NewAgentRecord {
         org_id: org_id.to_owned(),
         slug: runbook::SLUG.to_owned(),
         name: "Runbook: Linux hosts & containers".to_owned(),
@@ -44,7 +55,76 @@ fn builtins(org_id: &str) -> Vec<NewAgentRecord> {
         headers: BTreeMap::new(),
         timeout_secs: runbook::TIMEOUT_SECS,
         instance_ids: Vec::new(),
-    }]
+    }
+}
+
+/// What a built-in agent's turn works on: the ticket the request's
+/// `thread_id` names, and its instance.
+pub struct TurnContext {
+    pub ticket: Ticket,
+    pub instance: InstanceRecord,
+}
+
+impl TurnContext {
+    /// Checks the request (a thread of the org, ending with the person's
+    /// message) and finds its ticket and instance.
+    pub async fn read(state: &AppState, org_id: &str, request: &SendMessageRequest) -> AppResult<TurnContext> {
+        let thread_id = request
+            .thread_id
+            .as_deref()
+            .ok_or_else(|| AppError::invalid_field("thread_id", "thread_id is required"))?;
+        let ticket = state
+            .store
+            .ticket(org_id, &TicketRef::Id(thread_id.to_owned()))
+            .await?
+            .ok_or_else(|| AppError::invalid_field("thread_id", "no ticket with this id in your org"))?;
+        let current =
+            request.messages.last().ok_or_else(|| AppError::invalid_field("messages", "messages is empty"))?;
+        if current.role != ProtocolRole::User {
+            return Err(AppError::invalid_field("messages", "the last message must be the user's"));
+        }
+        let instance = conversation::instance_or_local(state, org_id, ticket.cluster_id.as_deref()).await?;
+        Ok(TurnContext { ticket, instance })
+    }
+
+    /// The person's message of this turn ([`TurnContext::read`] checked it exists).
+    pub fn current<'a>(&self, request: &'a SendMessageRequest) -> &'a ProtocolMessage {
+        request.messages.last().expect("checked by TurnContext::read")
+    }
+}
+
+/// Runs the commands the person approved in this turn on the ticket's
+/// instance, in its canvas directory (time-out, output cap); `prepare` turns
+/// an approved command into what actually runs (e.g. filling placeholders).
+/// Answers what ran, under the command as approved.
+pub async fn run_approved(
+    state: &AppState,
+    turn: &TurnContext,
+    request: &SendMessageRequest,
+    prepare: impl Fn(&str) -> String,
+) -> AppResult<Vec<ExecutedCommand>> {
+    let approved: Vec<&str> =
+        turn.current(request).data.cmds.iter().filter(|c| c.execute).map(|c| c.command.as_str()).collect();
+    let mut ran = Vec::new();
+    if approved.is_empty() {
+        return Ok(ran);
+    }
+    let dir = canvas::ensure(&state.config.data_dir, &turn.ticket.id).map_err(AppError::internal)?;
+    for command in approved {
+        let runs = prepare(command);
+        let output = match instances::run_command(&turn.instance, &dir, &runs, COMMAND_TIMEOUT, OUTPUT_CAP).await {
+            Ok(run) => {
+                let mut output = run.output;
+                if let Some(code) = run.exit_code.filter(|c| *c != 0) {
+                    output.push_str(&format!("\n[exit status {code}]"));
+                }
+                output
+            }
+            Err(reason) => format!("[not run: {reason}]"),
+        };
+        ran.push(ExecutedCommand { command: command.to_owned(), output });
+    }
+    Ok(ran)
 }
 
 /// Makes sure the org has the built-in agents (new orgs, and orgs made

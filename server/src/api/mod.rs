@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/org/instances", get(me::list_instances).post(me::create_instance))
         .route("/v1/org/agents", get(agents::list).post(agents::create))
+        .route(
+            "/v1/org/llm",
+            get(agents::llm_settings).put(agents::set_llm_settings).delete(agents::clear_llm_settings),
+        )
         .nest("/v1/org/support/tickets", tickets::router())
         .nest("/v1/org/projects", projects::router())
         .fallback(unknown_route)

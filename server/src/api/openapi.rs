@@ -20,13 +20,13 @@
 use crate::terminal::pty::{MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS};
 use opsdesk_app::error::ErrorCode;
 use opsdesk_app::model::{
-    AgentActivity, AgentKind, AuthorType, Category, CommandAction, ProjectStatus, ProtocolRole, RanBy, ReviewStatus,
-    Role, Severity, Source, StageState, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE, MAX_AGENT_COMMANDS,
-    MAX_AGENT_CONTENT_CHARS, MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES, MAX_AGENT_LINKS,
-    MAX_AGENT_NAME_CHARS, MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS, MAX_CRITERIA_CHARS,
-    MAX_DESCRIPTION_CHARS, MAX_GOAL_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE, MAX_PROJECT_TITLE_CHARS,
-    MAX_PROMPT_SUGGESTIONS, MAX_STAGES, MAX_STAGE_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TASKS_PER_STAGE, MIN_PASSWORD_LEN,
-    TERMINAL_ACK_WINDOW,
+    AgentActivity, AgentKind, AuthorType, Category, CommandAction, LlmSource, ProjectStatus, ProtocolRole, RanBy,
+    ReviewStatus, Risk, Role, Severity, Source, StageState, Status, DEFAULT_AGENT_TIMEOUT_SECS, DEFAULT_PAGE_SIZE,
+    MAX_AGENT_COMMANDS, MAX_AGENT_CONTENT_CHARS, MAX_AGENT_DESCRIPTION_CHARS, MAX_AGENT_FILES, MAX_AGENT_FILE_BYTES,
+    MAX_AGENT_LINKS, MAX_AGENT_NAME_CHARS, MAX_AGENT_TIMEOUT_SECS, MAX_COMMAND_CHARS, MAX_COMMENT_CHARS,
+    MAX_CRITERIA_CHARS, MAX_DESCRIPTION_CHARS, MAX_GOAL_CHARS, MAX_MESSAGE_CHARS, MAX_PAGE_SIZE,
+    MAX_PROJECT_TITLE_CHARS, MAX_PROMPT_SUGGESTIONS, MAX_STAGES, MAX_STAGE_NAME_CHARS, MAX_SUBJECT_CHARS,
+    MAX_TASKS_PER_STAGE, MIN_PASSWORD_LEN, TERMINAL_ACK_WINDOW,
 };
 use serde_json::{json, Map, Value};
 
@@ -245,8 +245,26 @@ fn identity_paths() -> Vec<(String, Value)> {
         .errors(&[403, 409])
         .describe(409, "The org already has an agent with this slug.")
         .describe(422, "Invalid fields (`fields` names each), or `instance_ids` names an instance not in the org.");
+    let get_llm = Op::new("getModelSettings", "identity", "The model endpoint in force for the org (never its key)")
+        .doc("The org's own endpoint (`source: org`), else the server's `OPSDESK_LLM_*` (`server`), else `none`.")
+        .response(200, json_response("The model settings.", sref("LlmSettingsView")))
+        .errors(COMMON_ERRORS);
+    let set_llm = Op::new("setModelSettings", "identity", "Set the org's own model endpoint (admins)")
+        .doc("Any OpenAI-compatible chat-completions endpoint. `api_key` left out keeps the stored key; `\"\"` removes it.")
+        .json_body("UpdateLlmSettingsRequest", true)
+        .response(200, json_response("The settings now in force.", sref("LlmSettingsView")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403]);
+    let clear_llm = Op::new("clearModelSettings", "identity", "Go back to the server's model endpoint (admins)")
+        .response(200, json_response("The settings now in force.", sref("LlmSettingsView")))
+        .errors(COMMON_ERRORS)
+        .errors(&[403]);
     vec![
         ("/api/v1/me".to_owned(), json!({ "get": me.build() })),
+        (
+            "/api/v1/org/llm".to_owned(),
+            json!({ "get": get_llm.build(), "put": set_llm.build(), "delete": clear_llm.build() }),
+        ),
         ("/api/v1/org/instances".to_owned(), json!({ "get": list_instances.build(), "post": create_instance.build() })),
         ("/api/v1/org/agents".to_owned(), json!({ "get": list_agents.build(), "post": create_agent.build() })),
         ("/api/v1/users".to_owned(), json!({ "get": list_users.build(), "post": create_user.build() })),
@@ -1227,6 +1245,8 @@ fn enum_schemas() -> Value {
             "Where a ticket is in its lifecycle. `pending_review` → open or closed; closed → open only.",
         ),
         "Source": wire_enum(Source::ALL, "How a ticket was raised."),
+        "LlmSource": wire_enum(LlmSource::ALL, "Where the model endpoint in force comes from."),
+        "Risk": wire_enum(Risk::ALL, "How much a proposed command could change or break, as its agent judges it."),
         "ReviewStatus": wire_enum(ReviewStatus::ALL, "The outcome of the AI review."),
         "AuthorType": wire_enum(AuthorType::ALL, "Who wrote a timeline entry."),
         "FindingLevel": { "type": "string", "enum": ["info", "warning"], "description": "How serious a quality finding is." },
@@ -1541,8 +1561,16 @@ fn timeline_kinds() -> Vec<(&'static str, &'static str, Properties)> {
         ),
         (
             "command_proposed",
-            "An agent proposed a command (`files` were written to the canvas directory).",
-            vec![("cmd_id", string()), ("agent", sref("AgentRef")), ("command", string()), ("files", array(string()))],
+            "An agent proposed a command (`files` were written to the canvas directory), with why and how risky \
+            when it said.",
+            vec![
+                ("cmd_id", string()),
+                ("agent", sref("AgentRef")),
+                ("command", string()),
+                ("files", array(string())),
+                ("explanation", string()),
+                ("risk", sref("Risk")),
+            ],
         ),
         (
             "command_decided",
@@ -1606,6 +1634,7 @@ fn timeline_kinds() -> Vec<(&'static str, &'static str, Properties)> {
 fn timeline_optional(kind: &str) -> &'static [&'static str] {
     match kind {
         "agent_reply" => &["reasoning"],
+        "command_proposed" => &["explanation", "risk"],
         "command_decided" => &["reason"],
         "command_ran" => &["cmd_id", "exit_code", "agent", "terminal"],
         "terminal_closed" => &["exit_code"],
@@ -1798,6 +1827,12 @@ fn agent_schemas() -> Value {
             ("timeout_secs", json!({ "type": "integer", "minimum": 1, "maximum": MAX_AGENT_TIMEOUT_SECS })),
             ("instance_ids", array(string()).doc("The instances it may serve; empty means every instance.")),
         ]).doc("An agent of the org's registry."),
+        "LlmSettingsView": record(vec![
+            ("source", sref("LlmSource")),
+            ("base_url", string().nullable()),
+            ("model", string().nullable()),
+            ("api_key_set", json!({ "type": "boolean", "description": "Whether a key is stored; it is never shown." })),
+        ]).doc("The model endpoint the LLM agents and the review use."),
         "MessageAccepted": record(vec![
             ("seq", seq().doc("The message's timeline entry.")),
             ("agent", sref("AgentRef")),
@@ -1868,6 +1903,19 @@ fn agent_request_schemas() -> Value {
             ),
         ],
     );
+    let model = input(
+        &["base_url", "model"],
+        vec![
+            ("base_url", string().doc("An http(s) URL of an OpenAI-compatible API, e.g. `http://127.0.0.1:11434/v1`.")),
+            ("model", json!({ "type": "string", "minLength": 1, "maxLength": 200 })),
+            (
+                "api_key",
+                json!({ "type": "string", "maxLength": 4096 })
+                    .nullable()
+                    .doc("Write-only. Left out: kept; empty: removed."),
+            ),
+        ],
+    );
     let assign = input(
         &["agent_ids"],
         vec![(
@@ -1876,6 +1924,7 @@ fn agent_request_schemas() -> Value {
         )],
     );
     json!({
+        "UpdateLlmSettingsRequest": model.example(json!({ "base_url": "http://127.0.0.1:11434/v1", "model": "qwen2.5:14b" })),
         "CreateAgentRequest": agent.example(json!({
             "name": "Payments on-call",
             "slug": "payments",
@@ -1932,6 +1981,11 @@ fn protocol_schemas() -> Value {
             ("cmds", array(sref("ProtocolCommand"))),
             ("executed_cmds", array(sref("ExecutedCommand"))),
             ("url_configs", array(sref("UrlConfig"))),
+            (
+                "files",
+                array(sref("AgentFile"))
+                    .doc("An opsdesk extension: files to write to the canvas directory without a command."),
+            ),
         ],
     );
     let command = lenient(
@@ -1944,6 +1998,8 @@ fn protocol_schemas() -> Value {
             ),
             ("files", array(sref("AgentFile")).doc("Files to create before it runs.")),
             ("rejection_reason", string().nullable()),
+            ("explanation", string().nullable().doc("An opsdesk extension: why the agent proposes it.")),
+            ("risk", sref("Risk").nullable().doc("An opsdesk extension: how much it could change or break.")),
         ],
     );
     json!({
@@ -2009,6 +2065,11 @@ fn live_schemas() -> Value {
             "activity",
             "An agent started or finished a turn.",
             vec![("agent", sref("AgentRef")), ("activity", sref("AgentActivity"))],
+        ),
+        (
+            "draft",
+            "The answer an agent is writing, so far (models that stream); the committed `agent_reply` replaces it.",
+            vec![("agent", sref("AgentRef")), ("text", string()), ("reasoning", string())],
         ),
         ("deleted", "The ticket was deleted; the socket closes.", vec![]),
     ] {
@@ -2825,6 +2886,8 @@ mod tests {
                 agent: agent(),
                 command: "du -sh /var/*".into(),
                 files: vec!["check.sh".into()],
+                explanation: Some("Which directory under /var holds the space".into()),
+                risk: Some(Risk::Low),
             },
             TimelineEvent::CommandDecided { cmd_id: "0195-c1".into(), action: CommandAction::Approve, reason: None },
             TimelineEvent::CommandDecided {
@@ -3018,9 +3081,12 @@ mod tests {
                     execute: false,
                     files: vec![agent_file()],
                     rejection_reason: None,
+                    explanation: Some("Runs the checks of the script it writes".into()),
+                    risk: Some(Risk::Medium),
                 }],
                 executed_cmds: vec![ExecutedCommand { command: "uptime".into(), output: "up".into() }],
                 url_configs: vec![UrlConfig { url: "https://example.com/disk".into(), description: String::new() }],
+                files: vec![agent_file()],
             },
             thread_id: Some("0195-t12".into()),
             reasoning: Some("The root filesystem is at 98%".into()),
@@ -3048,6 +3114,7 @@ mod tests {
             ServerFrame::Watchers { watchers: vec![person()] },
             ServerFrame::Activity { agent: agent(), activity: AgentActivity::Working },
             ServerFrame::Activity { agent: agent(), activity: AgentActivity::Idle },
+            ServerFrame::Draft { agent: agent(), text: "The disk is".into(), reasoning: String::new() },
             ServerFrame::Deleted,
         ];
         for frame in &frames {
@@ -3055,6 +3122,7 @@ mod tests {
                 ServerFrame::Entries { .. }
                 | ServerFrame::Watchers { .. }
                 | ServerFrame::Activity { .. }
+                | ServerFrame::Draft { .. }
                 | ServerFrame::Deleted => {}
             }
             assert_conforms("ServerFrame", frame);
@@ -3490,6 +3558,8 @@ mod tests {
                 execute: false,
                 files: vec![agent_file()],
                 rejection_reason: Some("Not on prod".into()),
+                explanation: None,
+                risk: None,
             },
         );
         assert_request_matches("AgentFile", agent_file());

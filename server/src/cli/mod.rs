@@ -85,6 +85,19 @@ pub struct ServeArgs {
     /// How many attachments one ticket may hold.
     #[arg(long, env = "OPSDESK_ATTACHMENTS_PER_TICKET", default_value_t = attachments::DEFAULT_MAX_PER_TICKET)]
     pub attachments_per_ticket: u32,
+    /// An OpenAI-compatible endpoint for the LLM agents and the review, e.g.
+    /// `http://127.0.0.1:11434/v1` (orgs may set their own in Admin → Model).
+    #[arg(long, env = "OPSDESK_LLM_BASE_URL", requires = "llm_model")]
+    pub llm_base_url: Option<String>,
+    /// The model to ask at that endpoint.
+    #[arg(long, env = "OPSDESK_LLM_MODEL", requires = "llm_base_url")]
+    pub llm_model: Option<String>,
+    /// The endpoint's API key, if it needs one.
+    #[arg(long, env = "OPSDESK_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// How long one call to the model may take, in seconds.
+    #[arg(long, env = "OPSDESK_LLM_TIMEOUT_SECS", default_value_t = 120)]
+    pub llm_timeout_secs: u64,
 }
 
 /// `opsdesk admin ...`.
@@ -176,6 +189,15 @@ async fn run_server(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: args.attachment_max_bytes,
             max_per_ticket: args.attachments_per_ticket,
         },
+        llm: match (args.llm_base_url, args.llm_model) {
+            (Some(base_url), Some(model)) => Some(crate::llm::settings::ServerLlm {
+                base_url: base_url.trim().trim_end_matches('/').to_owned(),
+                model: model.trim().to_owned(),
+                api_key: args.llm_api_key.filter(|k| !k.trim().is_empty()),
+            }),
+            _ => None,
+        },
+        llm_timeout: std::time::Duration::from_secs(args.llm_timeout_secs.max(1)),
     };
     let state = build_state(&options).await?;
     if let Some(credentials) = demo::seed_if_empty(state.store.as_ref()).await? {

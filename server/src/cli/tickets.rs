@@ -1141,9 +1141,13 @@ fn describe_event(event: &TimelineEvent) -> (String, String) {
         TimelineEvent::AgentFailed { agent, reason, .. } => {
             (format!("{} failed: {}", one_line(&agent.name), one_line(reason)), String::new())
         }
-        TimelineEvent::CommandProposed { cmd_id, agent, command, files } => {
-            let files = files.iter().map(|f| format!("file: {}\n", one_line(f))).collect::<String>();
-            (format!("{} proposed [{}]: {}", one_line(&agent.name), cmd_id, one_line(command)), files)
+        TimelineEvent::CommandProposed { cmd_id, agent, command, files, explanation, risk } => {
+            let mut details = files.iter().map(|f| format!("file: {}\n", one_line(f))).collect::<String>();
+            if let Some(explanation) = explanation {
+                details.push_str(&format!("why: {}\n", one_line(explanation)));
+            }
+            let risk = risk.map(|r| format!(" ({r} risk)")).unwrap_or_default();
+            (format!("{} proposed [{}]{risk}: {}", one_line(&agent.name), cmd_id, one_line(command)), details)
         }
         TimelineEvent::CommandDecided { cmd_id, action, reason } => {
             let mut line = format!("decided {action} on [{cmd_id}]");

@@ -8,6 +8,7 @@
 //! cosine over normalised terms, so that reordered and reworded reports of
 //! one problem still meet.
 
+pub mod llm;
 pub mod offline;
 
 use crate::store::Store;

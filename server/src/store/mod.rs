@@ -5,6 +5,7 @@
 mod accounts;
 mod agents;
 mod projects;
+mod settings;
 mod sqlite;
 mod terminals;
 mod tickets;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use accounts::{AccountStore, NewToken, NewUser, UserRecord};
 pub use agents::{AgentRecord, AgentStore, NewAgentRecord};
 pub use projects::{NewStageTicket, OpenedStage, PlanText, ProjectRecord, ProjectStore, StageOpening, StageTicket};
+pub use settings::{OrgLlmSettings, SettingsStore};
 pub use sqlite::SqliteStore;
 pub use terminals::{NewTerminalSession, TerminalEnd, TerminalStore};
 pub use tickets::*;
@@ -55,7 +57,7 @@ impl From<StoreError> for AppError {
 /// no query can cross orgs by accident.
 #[async_trait]
 pub trait Store:
-    AccountStore + AgentStore + ProjectStore + TerminalStore + TicketStore + Send + Sync + 'static
+    AccountStore + AgentStore + ProjectStore + SettingsStore + TerminalStore + TicketStore + Send + Sync + 'static
 {
     /// Applies this backend's pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

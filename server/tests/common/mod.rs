@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod model;
 
 use opsdesk_app::model::{Me, Role};
 use opsdesk_server::accounts::{self, UserInput};
@@ -30,16 +31,24 @@ impl TestServer {
 
     /// Starts a server with these attachment limits.
     pub async fn start_with_limits(attachments: opsdesk_server::attachments::Limits) -> TestServer {
+        Self::start_with(|options| options.attachments = attachments).await
+    }
+
+    /// Starts a server with its options adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Options)) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let options = Options {
+        let mut options = Options {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.path().to_path_buf(),
             database_url: None,
             site_root: data_dir.path().join("site"),
             secure_cookies: false,
             public_origin: None,
-            attachments,
+            attachments: Default::default(),
+            llm: None,
+            llm_timeout: opsdesk_server::llm::settings::DEFAULT_TIMEOUT,
         };
+        adjust(&mut options);
         let state = build_state(&options).await.expect("server state");
         let listener = tokio::net::TcpListener::bind(options.addr).await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();

@@ -108,6 +108,7 @@ pub fn respond_at(
             cmds: to_commands(selection.diagnostics.into_iter().chain(selection.remediations)),
             executed_cmds: ran.to_vec(),
             url_configs: turn.links(),
+            files: Vec::new(),
         },
         thread_id: request.thread_id.clone(),
         reasoning: Some(reasoning),
@@ -365,7 +366,14 @@ fn to_commands(proposals: impl Iterator<Item = Proposal>) -> Vec<ProtocolCommand
             files += p.files.len();
             files <= MAX_AGENT_FILES
         })
-        .map(|p| ProtocolCommand { command: p.command, execute: false, files: p.files, rejection_reason: None })
+        .map(|p| ProtocolCommand {
+            command: p.command,
+            execute: false,
+            files: p.files,
+            rejection_reason: None,
+            explanation: None,
+            risk: None,
+        })
         .collect()
 }
 
@@ -554,6 +562,8 @@ mod tests {
             execute,
             files: Vec::new(),
             rejection_reason: reason.map(Into::into),
+            explanation: None,
+            risk: None,
         }
     }
 

@@ -10,54 +10,22 @@
 
 mod brain;
 
-use crate::canvas;
-use crate::conversation::{self, COMMAND_TIMEOUT, OUTPUT_CAP};
 use crate::instances;
 use crate::state::AppState;
-use crate::store::TicketRef;
-use opsdesk_app::error::{AppError, AppResult};
-use opsdesk_app::model::{ExecutedCommand, ProtocolRole, SendMessageRequest, SendMessageResponse};
+use opsdesk_app::error::AppResult;
+use opsdesk_app::model::{SendMessageRequest, SendMessageResponse};
 
 /// The built-in's slug in every org.
 pub const SLUG: &str = "runbook";
-/// A turn may run several approved commands, each up to [`COMMAND_TIMEOUT`].
+/// A turn may run several approved commands, each up to [`crate::conversation::COMMAND_TIMEOUT`].
 pub const TIMEOUT_SECS: u32 = 300;
 
 /// Answers one protocol request for the org.
 pub async fn answer(state: &AppState, org_id: &str, request: SendMessageRequest) -> AppResult<SendMessageResponse> {
-    let thread_id =
-        request.thread_id.as_deref().ok_or_else(|| AppError::invalid_field("thread_id", "thread_id is required"))?;
-    let ticket = state
-        .store
-        .ticket(org_id, &TicketRef::Id(thread_id.to_owned()))
-        .await?
-        .ok_or_else(|| AppError::invalid_field("thread_id", "no ticket with this id in your org"))?;
-    let current = request.messages.last().ok_or_else(|| AppError::invalid_field("messages", "messages is empty"))?;
-    if current.role != ProtocolRole::User {
-        return Err(AppError::invalid_field("messages", "the last message must be the user's"));
-    }
-    let instance = conversation::instance_or_local(state, org_id, ticket.cluster_id.as_deref()).await?;
-
-    let approved: Vec<&str> = current.data.cmds.iter().filter(|c| c.execute).map(|c| c.command.as_str()).collect();
-    let mut ran = Vec::new();
-    if !approved.is_empty() {
-        let dir = canvas::ensure(&state.config.data_dir, &ticket.id).map_err(AppError::internal)?;
-        for command in approved {
-            let output = match instances::run_command(&instance, &dir, command, COMMAND_TIMEOUT, OUTPUT_CAP).await {
-                Ok(run) => {
-                    let mut output = run.output;
-                    if let Some(code) = run.exit_code.filter(|c| *c != 0) {
-                        output.push_str(&format!("\n[exit status {code}]"));
-                    }
-                    output
-                }
-                Err(reason) => format!("[not run: {reason}]"),
-            };
-            ran.push(ExecutedCommand { command: command.to_owned(), output });
-        }
-    }
-
-    let facts = host_facts(&instance, current.platform_context.as_ref()).await;
+    let turn = super::TurnContext::read(state, org_id, &request).await?;
+    let ran = super::run_approved(state, &turn, &request, str::to_owned).await?;
+    let current = turn.current(&request);
+    let facts = host_facts(&turn.instance, current.platform_context.as_ref()).await;
     Ok(brain::respond(&request, &ran, &facts))
 }
 

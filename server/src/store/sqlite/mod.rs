@@ -5,6 +5,7 @@
 mod accounts;
 mod agents;
 mod projects;
+mod settings;
 mod terminals;
 mod tickets;
 
