@@ -2541,12 +2541,12 @@ mod tests {
         AgentFile, AgentRef, AgentView, ApiTokenView, ApproveProject, AssignAgents, Attachment, CanvasFile,
         ClarificationAnswer, ClarifyingQuestion, ClientFrame, CloseTicket, CommandDecision, CreateTicket,
         DecideCommand, DraftPlan, DuplicateCandidate, EventsPage, ExecutedCommand, Finding, FindingLevel, FollowTicket,
-        Me, MessageAccepted, MessageData, NewAgent, NewApiToken, NewComment, NewProject, OpenTerminal, OrgView,
-        Pagination, PersonRef, PlanDraft, PlanRevision, PlanStage, PlanTask, PlanTemplate, PostMessage, Project,
-        ProjectSummary, ProjectTicket, ProtocolCommand, ProtocolMessage, Review, ReviewRequest, ScopeChoice,
+        LlmSettingsView, Me, MessageAccepted, MessageData, NewAgent, NewApiToken, NewComment, NewProject, OpenTerminal,
+        OrgView, Pagination, PersonRef, PlanDraft, PlanRevision, PlanStage, PlanTask, PlanTemplate, PostMessage,
+        Project, ProjectSummary, ProjectTicket, ProtocolCommand, ProtocolMessage, Review, ReviewRequest, ScopeChoice,
         SendMessageRequest, SendMessageResponse, ServerFrame, StageView, TerminalRun, TerminalScope, TerminalScopes,
-        TerminalSession, Ticket, TicketDetail, TicketPage, TimelineEntry, TimelineEvent, UpdateProject, UpdateTerminal,
-        UpdateTicket, UrlConfig, UserView,
+        TerminalSession, Ticket, TicketDetail, TicketPage, TimelineEntry, TimelineEvent, UpdateLlmSettings,
+        UpdateProject, UpdateTerminal, UpdateTicket, UrlConfig, UserView,
     };
     use std::collections::BTreeSet;
 
@@ -2614,7 +2614,7 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         let all = operations(&doc);
-        assert_eq!(all.len(), 47, "every route of the API is described");
+        assert_eq!(all.len(), 50, "every route of the API is described");
         for (path, method, operation) in all {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.keys().any(|status| status.starts_with('4')), "{method} {path} lists no 4xx response");
@@ -3057,6 +3057,17 @@ mod tests {
             instance_ids: vec![],
         };
         assert_conforms("AgentView", &builtin);
+        for view in [
+            LlmSettingsView { source: LlmSource::None, base_url: None, model: None, api_key_set: false },
+            LlmSettingsView {
+                source: LlmSource::Org,
+                base_url: Some("http://127.0.0.1:11434/v1".into()),
+                model: Some("qwen2.5:14b".into()),
+                api_key_set: true,
+            },
+        ] {
+            assert_conforms("LlmSettingsView", &view);
+        }
         assert_conforms(
             "AgentView",
             AgentView {
@@ -3518,6 +3529,10 @@ mod tests {
         assert_request_matches("CloseTicketRequest", CloseTicket::default());
         assert_request_matches("FollowTicketRequest", FollowTicket::default());
         assert_request_matches("CreateAgentRequest", NewAgent::default());
+        assert_request_matches(
+            "UpdateLlmSettingsRequest",
+            UpdateLlmSettings { base_url: "http://x/v1".into(), model: "m".into(), api_key: Some("k".into()) },
+        );
         assert_request_matches("AssignAgentsRequest", AssignAgents::default());
         assert_request_matches("PostMessageRequest", PostMessage::default());
         assert_request_matches(
@@ -3550,7 +3565,8 @@ mod tests {
             SendMessageRequest { messages: vec![message.clone()], thread_id: Some("0195-t12".into()) },
         );
         assert_request_matches("ProtocolMessage", message);
-        assert_request_matches("MessageData", MessageData::default());
+        // `files` is left out when empty: sample it present.
+        assert_request_matches("MessageData", MessageData { files: vec![agent_file()], ..MessageData::default() });
         assert_request_matches(
             "ProtocolCommand",
             ProtocolCommand {
@@ -3558,8 +3574,8 @@ mod tests {
                 execute: false,
                 files: vec![agent_file()],
                 rejection_reason: Some("Not on prod".into()),
-                explanation: None,
-                risk: None,
+                explanation: Some("Runs the checks".into()),
+                risk: Some(Risk::Low),
             },
         );
         assert_request_matches("AgentFile", agent_file());
