@@ -90,6 +90,9 @@ args=(
     # websocket needs an upgrade (tests/terminal.rs covers both).
     --exclude-operation-id openTerminal
     --exclude-operation-id watchTerminal
+    # A generated model URL would send every later review to a host that may
+    # not answer (tests/llm.rs covers the settings and their checks).
+    --exclude-operation-id setModelSettings
     # The long poll holds each request up to `wait` seconds by design, which
     # would spend the run's time budget waiting (tests/agents.rs covers it).
     --exclude-operation-id getTicketEvents
