@@ -233,6 +233,42 @@ async fn the_quirks_of_compatible_servers_are_tolerated() {
 }
 
 #[tokio::test]
+async fn long_outputs_are_cut_for_the_model_and_kept_whole_in_the_canvas() {
+    let (api, model) = api_with_model(vec![Reply::Json(completion("Seen it.", &[]))], Duration::from_secs(30)).await;
+    let (_, ticket) = api.post(TICKETS, json!({ "subject": "Noisy logs", "description": "Logs are huge." })).await;
+    let (thread, key) = (ticket["id"].as_str().unwrap(), ticket["ticket_id"].as_str().unwrap());
+    let output: String = (0..3_000).map(|i| format!("line {i} of the journal\n")).collect();
+    let request = json!({ "thread_id": thread, "messages": [{ "role": "user", "content": "Look at this.",
+        "data": { "executed_cmds": [{ "command": "journalctl -u web", "output": output }] } }] });
+    let (status, answer) = api.post("/agents/llm-linux/api/sendMessage", request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let sent =
+        requests(&model)[0]["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_owned();
+    assert!(sent.contains("line 0 of the journal") && sent.contains("line 2999 of the journal"), "head and tail");
+    assert!(!sent.contains("line 1500 of the journal"), "the middle is cut");
+    assert!(sent.contains("characters cut here; the whole output is in outputs/"), "{}", &sent[..300]);
+    let (_, files) = api.get(&format!("{TICKETS}/{key}/files")).await;
+    let path = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .find(|p| p.starts_with("outputs/"))
+        .expect("kept whole");
+    let whole = common::client()
+        .get(api.server.url(&format!("{TICKETS}/{key}/files/{path}")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(whole, output);
+    api.server.stop().await;
+}
+
+#[tokio::test]
 async fn malformed_calls_get_one_repair_round_then_a_visible_refusal() {
     let broken =
         completion("Checking.", &[("c1", "propose_command", json!("{\"command\": \"df -h\", \"risk\": \"low\""))]);
