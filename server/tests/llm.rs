@@ -429,3 +429,36 @@ async fn model_settings_are_for_admins_and_never_show_the_key() {
     assert_eq!((status, view["source"].as_str()), (StatusCode::OK, Some("none")));
     admin.server.stop().await;
 }
+
+#[tokio::test]
+async fn project_plans_are_drafted_by_the_model_or_fall_back_to_a_template() {
+    let plan = "{\"title\": \"Upgrade prod to 1.30\", \"stages\": [{\"name\": \"Prepare\", \"tasks\": [{\"title\": \"Back up etcd\", \
+                \"description\": \"Snapshot it.\", \"acceptance_criteria\": \"A restore works.\"}]}, {\"name\": \"Upgrade\", \
+                \"tasks\": [{\"title\": \"Upgrade the nodes\", \"description\": \"\", \"acceptance_criteria\": \"All on 1.30.\"}]}]}";
+    let (api, model) = api_with_model(vec![], Duration::from_secs(30)).await;
+    model
+        .lock()
+        .unwrap()
+        .reviews
+        .extend([Reply::Json(review(plan)), Reply::Json(review("{\"title\": \"x\", \"stages\": []}"))]);
+    let goal = "Upgrade the prod Kubernetes cluster to 1.30";
+    let (status, draft) = api.post("/api/v1/org/projects/draft", json!({ "goal": goal })).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    assert_eq!(
+        (draft["drafted_by"].as_str(), draft["title"].as_str()),
+        (Some("llm:test-model"), Some("Upgrade prod to 1.30"))
+    );
+    assert_eq!(draft["stages"][1]["tasks"][0]["title"], "Upgrade the nodes");
+
+    let (status, draft) = api.post("/api/v1/org/projects/draft", json!({ "goal": goal })).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let by = draft["drafted_by"].as_str().unwrap();
+    assert!(by.starts_with("template:kubernetes-upgrade (the model's draft was not usable"), "{by}");
+    // A chosen template is used as it is, without asking the model.
+    let asked = model.lock().unwrap().review_requests.len();
+    let (_, draft) =
+        api.post("/api/v1/org/projects/draft", json!({ "goal": goal, "template": "general-change" })).await;
+    assert_eq!(draft["drafted_by"], "template:general-change");
+    assert_eq!(model.lock().unwrap().review_requests.len(), asked);
+    api.server.stop().await;
+}

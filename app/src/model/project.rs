@@ -244,7 +244,8 @@ pub struct PlanDraft {
     pub title: String,
     pub goal: String,
     pub stages: Vec<PlanStage>,
-    /// Who drafted it: `template:<key>` today.
+    /// Who drafted it: `llm:<model>`, or `template:<key>` (with why, when the
+    /// model's draft was not usable).
     pub drafted_by: String,
 }
 

@@ -439,7 +439,7 @@ pub fn NewProjectPage() -> impl IntoView {
                             </button>
                         </div>
                         {move || drafted_by.get().map(|by| view! {
-                            <p class="muted">{format!("Drafted from the {} template: edit it to fit, then create the project.", by.trim_start_matches("template:"))}</p>
+                            <p class="muted">{draft_note(&by)}</p>
                         })}
                         <h2>"Plan"</h2>
                         <PlanFields editor errors choices=(agents, instances)/>
@@ -453,6 +453,17 @@ pub fn NewProjectPage() -> impl IntoView {
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Who drafted the plan, in words.
+fn draft_note(drafted_by: &str) -> String {
+    match drafted_by.strip_prefix("llm:") {
+        Some(model) => format!("Drafted by the model {model}: check it, edit it to fit, then create the project."),
+        None => format!(
+            "Drafted from the {} template: edit it to fit, then create the project.",
+            drafted_by.trim_start_matches("template:")
+        ),
     }
 }
 

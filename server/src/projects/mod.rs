@@ -6,6 +6,7 @@
 //! touched by later edits. The REST API (token and session), the pages and
 //! the CLI all come through here.
 
+mod drafting;
 pub mod templates;
 
 use crate::auth;
@@ -152,7 +153,8 @@ pub async fn draft(state: &AppState, me: &Me, body: DraftPlan) -> AppResult<Plan
     if let Some(error) = AppError::invalid_fields(fields) {
         return Err(error);
     }
-    let template = match body.template.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    let chosen = body.template.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let template = match chosen {
         Some(key) => templates::by_key(key).ok_or_else(|| {
             let keys: Vec<&str> = templates::ALL.iter().map(|t| t.key).collect();
             AppError::invalid_field("template", format!("no template `{key}`: expected one of {}", keys.join(", ")))
@@ -170,17 +172,32 @@ pub async fn draft(state: &AppState, me: &Me, body: DraftPlan) -> AppResult<Plan
             })?),
             None => None,
         };
-    let mut stages = template.stages();
+    // Without a chosen template, the org's model drafts when there is one;
+    // a draft it gets wrong gives way to the template, saying why.
+    let model = match chosen {
+        Some(_) => None,
+        None => crate::llm::settings::for_org(state, &me.org.id).await?,
+    };
+    let mut drafted_by = format!("template:{}", template.key);
+    let mut drafted = (crate::tickets::subject_from_message(goal), template.stages());
+    if let Some(config) = model {
+        match drafting::draft(&state.http, &config, goal).await {
+            Ok(plan) => {
+                drafted = plan;
+                drafted_by = format!("llm:{}", config.model);
+            }
+            Err(error) => {
+                let reason: String = format!("{error:#}").chars().take(200).collect();
+                drafted_by.push_str(&format!(" (the model's draft was not usable: {reason})"));
+            }
+        }
+    }
+    let (title, mut stages) = drafted;
     for task in stages.iter_mut().flat_map(|s| s.tasks.iter_mut()) {
         task.agent_id.clone_from(&agent_id);
         task.instance_id.clone_from(&instance_id);
     }
-    Ok(PlanDraft {
-        title: crate::tickets::subject_from_message(goal),
-        goal: goal.to_owned(),
-        stages,
-        drafted_by: format!("template:{}", template.key),
-    })
+    Ok(PlanDraft { title, goal: goal.to_owned(), stages, drafted_by })
 }
 
 /// The project a path names in the caller's org, or 404.

@@ -24,8 +24,8 @@ pub enum Reply {
     Slow(Duration, Value),
 }
 
-/// Agents' requests (they carry `tools`) are answered from `replies`;
-/// review requests (no tools) from `reviews`, else with a plain valid review.
+/// Agents' requests (they carry `tools`) are answered from `replies`; the
+/// others (reviews, plan drafts) from `reviews`, else with a valid review.
 #[derive(Default)]
 pub struct Script {
     pub replies: VecDeque<Reply>,
