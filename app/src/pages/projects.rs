@@ -573,12 +573,33 @@ fn ProjectView(project: Project, version: RwSignal<u32>) -> impl IntoView {
             {project.revisions.iter().map(|r| {
                 let approved = project.approved_revision == Some(r.revision);
                 let stages = r.stages.iter().map(|s| format!("{} ({} task{})", s.name, s.tasks.len(), if s.tasks.len() == 1 { "" } else { "s" })).collect::<Vec<_>>().join(" → ");
+                // The latest revision opens when it still waits for approval: it is the plan under review.
+                let open = r.revision == project.revision && !approved;
                 view! {
                     <li>
-                        <strong>{format!("Revision {}", r.revision)}</strong>
-                        {approved.then(|| view! { <span class="badge passed">"approved"</span> })}
-                        <span class="muted">{format!(" · {} · {}", r.author.as_ref().map(|p| p.display()).unwrap_or_else(|| "someone".into()), format_time(&r.created_at))}</span>
-                        <div class="muted">{format!("{}: {stages}", r.title)}</div>
+                        <details open=open>
+                            <summary>
+                                <strong>{format!("Revision {}", r.revision)}</strong>
+                                {approved.then(|| view! { " "<span class="badge passed">"approved"</span> })}
+                                <span class="muted">{format!(" · {} · {}", r.author.as_ref().map(|p| p.display()).unwrap_or_else(|| "someone".into()), format_time(&r.created_at))}</span>
+                                <div class="muted">{format!("{}: {stages}", r.title)}</div>
+                            </summary>
+                            <ol class="revision-plan">
+                                {r.stages.iter().map(|stage| view! {
+                                    <li>
+                                        <strong>{stage.name.clone()}</strong>
+                                        <ul>
+                                            {stage.tasks.iter().map(|task| view! {
+                                                <li>
+                                                    {task.title.clone()}
+                                                    {(!task.acceptance_criteria.is_empty()).then(|| view! { <span class="muted">{format!(" — done when: {}", task.acceptance_criteria)}</span> })}
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                        </details>
                     </li>
                 }
             }).collect_view()}
