@@ -549,6 +549,9 @@ pub async fn decide(
         return Err(AppError::conflict("this command's decision was already sent to the agent"));
     }
     let reason = tickets::clean_reason(body.reason)?;
+    if body.action == CommandAction::Execute {
+        refuse_secrets_in_terminal(state, me, &ticket, &card.command).await?;
+    }
     let entry = NewEntry::by(
         AuthorType::User,
         &me.user.id,
@@ -561,6 +564,28 @@ pub async fn decide(
     Ok(decision)
 }
 
+/// Whether Execute types into the ticket's terminal (else it runs directly).
+fn types_into_terminal(instance: &InstanceRecord) -> bool {
+    instance.builtin || instance.terminal.get("shell").is_some()
+}
+
+/// Watchers see the terminal: a command that uses a secret of the
+/// instance's context is never typed into it.
+async fn refuse_secrets_in_terminal(state: &AppState, me: &Me, ticket: &Ticket, command: &str) -> AppResult<()> {
+    let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
+    let context = Redactor::new(Some(&instance.platform_context));
+    let secrets = context.secret_placeholders(command);
+    if !types_into_terminal(&instance) || secrets.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = secrets.iter().map(|key| format!("`{{{{{key}}}}}`")).collect();
+    Err(AppError::conflict(format!(
+        "this command uses the instance's secret {}, which is never typed into a watched terminal: approve it \
+         instead, and the agent runs it",
+        names.join(", ")
+    )))
+}
+
 /// Executes a card's command for a person: typed into the ticket's
 /// terminal when its instance has one (the block is captured from there);
 /// run directly on instances that only take commands (`command_prefix`).
@@ -568,7 +593,7 @@ async fn execute(state: &AppState, me: &Me, ticket: &Ticket, cmd_id: &str, comma
     let instance = instance_or_local(state, &me.org.id, ticket.cluster_id.as_deref()).await?;
     // Agents may write `{{key}}` for the instance's context values (see agents::llm::redact).
     let context = Redactor::new(Some(&instance.platform_context));
-    if instance.builtin || instance.terminal.get("shell").is_some() {
+    if types_into_terminal(&instance) {
         crate::terminal::execute_card(state, me, ticket, cmd_id, &context.expand_public(command)).await?;
         return Ok(());
     }
@@ -580,7 +605,8 @@ async fn execute(state: &AppState, me: &Me, ticket: &Ticket, cmd_id: &str, comma
             Err(error) => Err(format!("cannot create the canvas directory: {error}")),
         };
         let (output, exit_code, truncated) = match result {
-            Ok(run) => (run.output, run.exit_code, run.truncated),
+            // Secrets filled into the command never come back to people.
+            Ok(run) => (context.conceal_secrets(&run.output), run.exit_code, run.truncated),
             Err(reason) => (format!("[not run: {reason}]"), None, false),
         };
         let ran = TimelineEvent::CommandRan {

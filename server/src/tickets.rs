@@ -103,9 +103,9 @@ pub async fn review(state: &AppState, me: &Me, request: ReviewRequest) -> AppRes
 /// and the duplicate search, combined into a review.
 async fn run_review(state: &AppState, me: &Me, request: &ReviewRequest) -> AppResult<Review> {
     // The org's model reviews when one is configured; the server's reviewer otherwise.
-    let chosen: Box<dyn review::Reviewer> = match crate::llm::settings::for_org(state, &me.org.id).await? {
-        Some(config) => Box::new(review::llm::LlmReviewer { http: state.http.clone(), config }),
-        None => Box::new(SharedReviewer(state.reviewer.clone())),
+    let chosen: std::sync::Arc<dyn review::Reviewer> = match crate::llm::settings::for_org(state, &me.org.id).await? {
+        Some(config) => std::sync::Arc::new(review::llm::LlmReviewer { http: state.http.clone(), config }),
+        None => state.reviewer.clone(),
     };
     let (analysis, reviewer) = match chosen.analyse(request).await {
         Ok(analysis) => (analysis, chosen.name()),
@@ -146,20 +146,6 @@ async fn run_review(state: &AppState, me: &Me, request: &ReviewRequest) -> AppRe
         duplicates,
         reviewer,
     })
-}
-
-/// The server's reviewer, borrowed as a boxed one.
-struct SharedReviewer(std::sync::Arc<dyn review::Reviewer>);
-
-#[async_trait::async_trait]
-impl review::Reviewer for SharedReviewer {
-    fn name(&self) -> String {
-        self.0.name()
-    }
-
-    async fn analyse(&self, request: &ReviewRequest) -> anyhow::Result<offline::Analysis> {
-        self.0.analyse(request).await
-    }
 }
 
 /// Raises a ticket; `default_source` is how the caller came in.

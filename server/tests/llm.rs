@@ -415,6 +415,16 @@ async fn model_settings_are_for_admins_and_never_show_the_key() {
         api.call(Method::PUT, LLM, Some(json!({ "base_url": base_url, "model": "other", "api_key": "" }))).await;
     assert_eq!(view["api_key_set"], false);
 
+    // A new host does not inherit the key.
+    let (_, view) =
+        api.call(Method::PUT, LLM, Some(json!({ "base_url": base_url, "model": "other", "api_key": "k2" }))).await;
+    assert_eq!(view["api_key_set"], true);
+    let (_, view) =
+        api.call(Method::PUT, LLM, Some(json!({ "base_url": "http://127.0.0.2:9/v1", "model": "other" }))).await;
+    assert_eq!(view["api_key_set"], false, "{view}");
+    let (status, body) =
+        api.call(Method::PUT, LLM, Some(json!({ "base_url": "http://user:pw@host/v1?key=1", "model": "m" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = api.call(Method::PUT, LLM, Some(json!({ "base_url": "ftp://x", "model": " " }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["error"]["fields"]["base_url"].is_string() && body["error"]["fields"]["model"].is_string(), "{body}");
@@ -460,5 +470,55 @@ async fn project_plans_are_drafted_by_the_model_or_fall_back_to_a_template() {
         api.post("/api/v1/org/projects/draft", json!({ "goal": goal, "template": "general-change" })).await;
     assert_eq!(draft["drafted_by"], "template:general-change");
     assert_eq!(model.lock().unwrap().review_requests.len(), asked);
+    api.server.stop().await;
+}
+
+#[tokio::test]
+async fn approved_commands_run_once_even_when_the_model_then_fails() {
+    let propose = completion(
+        "Let me count.",
+        &[(
+            "c1",
+            "propose_command",
+            json!({ "command": "echo run >> runs.txt; wc -l < runs.txt", "explanation": "Counts runs", "risk": "low" }),
+        )],
+    );
+    let (api, model) = api_with_model(
+        vec![
+            Reply::Json(propose),
+            Reply::Status(500, "boom"),
+            Reply::Status(500, "boom"),
+            Reply::Status(500, "boom"),
+            Reply::Json(completion("Back again.", &[])),
+        ],
+        Duration::from_secs(30),
+    )
+    .await;
+    let (_, ticket) = api
+        .post(
+            TICKETS,
+            json!({ "subject": "Count", "description": "Count runs.", "agent_id": "llm-linux", "message": "Count." }),
+        )
+        .await;
+    let ticket_id = ticket["ticket_id"].as_str().unwrap().to_owned();
+    let entries = api.wait_for(&ticket_id, 0, "agent_reply").await;
+    let cmd_id = entries_of(&entries, "command_proposed")[0]["cmd_id"].as_str().unwrap().to_owned();
+    let seq = entries.last().unwrap()["seq"].as_i64().unwrap();
+    let decision = json!({ "content": "Go.", "decisions": [{ "cmd_id": cmd_id, "action": "approve" }] });
+    api.post(&format!("{TICKETS}/{ticket_id}/messages"), decision).await;
+
+    // The model fails after the command ran: the turn still answers, with the run.
+    let entries = api.wait_for(&ticket_id, seq, "agent_reply").await;
+    let reply = entries_of(&entries, "agent_reply")[0];
+    assert!(reply["content"].as_str().unwrap().contains("The model failed"), "{reply}");
+    assert_eq!(entries_of(&entries, "command_ran").len(), 1);
+    assert!(entries_of(&entries, "agent_failed").is_empty());
+
+    // The next message does not run it again.
+    let seq = entries.last().unwrap()["seq"].as_i64().unwrap();
+    api.post(&format!("{TICKETS}/{ticket_id}/messages"), json!({ "content": "And?" })).await;
+    let entries = api.wait_for(&ticket_id, seq, "agent_reply").await;
+    assert!(entries_of(&entries, "command_ran").is_empty(), "{entries:#?}");
+    assert_eq!(requests(&model).len(), 5);
     api.server.stop().await;
 }

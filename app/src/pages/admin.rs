@@ -39,18 +39,30 @@ fn Model() -> impl IntoView {
     let settings = Resource::new(move || (save.version().get(), clear.version().get()), |_| llm_settings());
     let (base_url, model, api_key) =
         (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let remove_key = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let key = api_key.get_untracked();
         save.dispatch(UpdateLlmSettings {
             base_url: base_url.get_untracked(),
             model: model.get_untracked(),
-            api_key: (!key.is_empty()).then_some(key),
+            // Empty removes the stored key; left out keeps it.
+            api_key: if remove_key.get_untracked() { Some(String::new()) } else { (!key.is_empty()).then_some(key) },
         });
     };
     Effect::new(move || {
         if let Some(Ok(_)) = save.value().get() {
             api_key.set(String::new());
+            remove_key.set(false);
+        }
+    });
+    // The form starts from what is in force, so a change is an edit.
+    Effect::new(move || {
+        if let Some(Ok(view)) = settings.get() {
+            if base_url.get_untracked().is_empty() {
+                base_url.set(view.base_url.unwrap_or_default());
+                model.set(view.model.unwrap_or_default());
+            }
         }
     });
     view! {
@@ -93,7 +105,9 @@ fn Model() -> impl IntoView {
                         <label>"API key"<input type="password" name="api_key" autocomplete="off" placeholder="kept if left empty"
                             prop:value=api_key on:input=move |ev| api_key.set(event_target_value(&ev))/></label>
                     </div>
+                    <label class="checkbox"><input type="checkbox" prop:checked=remove_key on:change=move |ev| remove_key.set(event_target_checked(&ev))/>"Remove the stored API key"</label>
                     {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
+                    {move || clear.value().get().and_then(Result::err).map(|error| view! { <ErrorNote error/> })}
                     <div class="actions"><button type="submit" class="button button-primary" disabled=move || save.pending().get()>"Save model"</button></div>
                 </form>
             </Show>

@@ -68,7 +68,9 @@ pub fn ProjectsPage() -> impl IntoView {
                                 "opens one ticket per task of the first stage; each next stage opens when the one "
                                 "before is done."
                             </p>
-                            <p><a class="button button-primary" href="/projects/new">"Plan a project"</a></p>
+                            <Show when=can_write>
+                                <p><a class="button button-primary" href="/projects/new">"Plan a project"</a></p>
+                            </Show>
                         </section>
                     }.into_any(),
                     Ok(list) => view! {
@@ -427,7 +429,7 @@ pub fn NewProjectPage() -> impl IntoView {
                             <label>
                                 "Draft the plan from"
                                 <select name="template" on:change=move |ev| template.set(event_target_value(&ev))>
-                                    <option value="">"the template that fits the goal"</option>
+                                    <option value="">"automatic: the org's model, else the template that fits the goal"</option>
                                     {templates.into_iter().map(|t| view! {
                                         <option value=t.key title=t.description>{t.name}</option>
                                     }).collect_view()}
@@ -458,13 +460,14 @@ pub fn NewProjectPage() -> impl IntoView {
 
 /// Who drafted the plan, in words.
 fn draft_note(drafted_by: &str) -> String {
-    match drafted_by.strip_prefix("llm:") {
-        Some(model) => format!("Drafted by the model {model}: check it, edit it to fit, then create the project."),
-        None => format!(
-            "Drafted from the {} template: edit it to fit, then create the project.",
-            drafted_by.trim_start_matches("template:")
-        ),
+    if let Some(model) = drafted_by.strip_prefix("llm:") {
+        return format!("Drafted by the model {model}: check it, edit it to fit, then create the project.");
     }
+    // `template:<key>`, with why the model's draft was not used when it was asked.
+    let rest = drafted_by.trim_start_matches("template:");
+    let (key, why) = rest.split_once(" (").map_or((rest, None), |(key, why)| (key, Some(why.trim_end_matches(')'))));
+    let why = why.map(|why| format!(" ({why}; the template was used instead)")).unwrap_or_default();
+    format!("Drafted from the {key} template{why}: edit it to fit, then create the project.")
 }
 
 /// `/projects/:id`.
@@ -479,7 +482,11 @@ pub fn ProjectPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading the project…"</p> }>
             {move || Suspend::new(async move {
                 match project.await {
-                    Err(error) => view! { <Title text="Project"/><ErrorNote error/> }.into_any(),
+                    Err(error) => view! {
+                        <Title text="Project"/>
+                        <ErrorNote error/>
+                        <p><a href="/projects">"Back to projects"</a></p>
+                    }.into_any(),
                     Ok(project) => view! { <ProjectView project version/> }.into_any(),
                 }
             })}

@@ -76,6 +76,13 @@ pub async fn update(state: &AppState, me: &Me, body: UpdateLlmSettings) -> AppRe
     let mut fields = BTreeMap::new();
     let base_url = body.base_url.trim().trim_end_matches('/').to_owned();
     match reqwest::Url::parse(&base_url) {
+        // Credentials and queries in the URL would end up in error messages and logs.
+        Ok(url) if url.username() != "" || url.password().is_some() || url.query().is_some() => {
+            fields.insert(
+                "base_url".to_owned(),
+                "base_url must not carry credentials or a query: put the key in api_key".to_owned(),
+            );
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => {
             fields.insert(
@@ -95,10 +102,16 @@ pub async fn update(state: &AppState, me: &Me, body: UpdateLlmSettings) -> AppRe
         return Err(error);
     }
     let stored = state.store.llm_settings(&me.org.id).await?;
+    // A kept key goes only to the endpoint it was given for: pointing the
+    // org at another host needs the key again.
+    let same_origin = |stored: &str| {
+        let origin = |url: &str| reqwest::Url::parse(url).ok().map(|u| u.origin().ascii_serialization());
+        origin(stored).is_some() && origin(stored) == origin(&base_url)
+    };
     let api_key = match body.api_key.map(|k| k.trim().to_owned()) {
         Some(key) if key.is_empty() => None,
         Some(key) => Some(key),
-        None => stored.and_then(|s| s.api_key),
+        None => stored.filter(|s| same_origin(&s.base_url)).and_then(|s| s.api_key),
     };
     let settings = OrgLlmSettings { base_url, model, api_key };
     state.store.set_llm_settings(&me.org.id, Some(&settings), &me.user.id).await?;

@@ -45,15 +45,15 @@ struct DraftTask {
 pub async fn draft(http: &reqwest::Client, config: &LlmConfig, goal: &str) -> anyhow::Result<(String, Vec<PlanStage>)> {
     let messages =
         [ChatMessage::system(SYSTEM.to_owned()), ChatMessage::user(format!("Goal: {}", redact_secrets(goal)))];
-    let completion = llm::chat(http, config, &messages, &[], false, &mut |_| {}).await?;
+    let completion = llm::chat(http, &llm::interactive(config), &messages, &[], false, &mut |_| {}).await?;
     parse(&completion.content)
 }
 
 /// Reads and checks the model's JSON (code fences and surrounding words allowed).
 pub fn parse(text: &str) -> anyhow::Result<(String, Vec<PlanStage>)> {
-    let start = text.find('{').ok_or_else(|| anyhow::anyhow!("no JSON object in the answer"))?;
-    let end = text.rfind('}').ok_or_else(|| anyhow::anyhow!("the JSON object is not closed"))?;
-    let draft: Draft = serde_json::from_str(&text[start..=end]).map_err(|e| anyhow::anyhow!("not a plan: {e}"))?;
+    let object = llm::json_object(text).map_err(|e| anyhow::anyhow!(e))?;
+    let draft: Draft =
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| anyhow::anyhow!("not a plan: {e}"))?;
     let within = |text: &str, max: usize| !text.trim().is_empty() && text.chars().count() <= max;
     if !within(&draft.title, MAX_SUBJECT_CHARS) {
         anyhow::bail!("the title is empty or too long");
@@ -99,6 +99,7 @@ mod tests {
         assert_eq!((title.as_str(), stages[0].tasks[0].title.as_str()), ("Rotate certificates", "Renew api cert"));
         for bad in [
             "no plan",
+            "a } b {",
             "{\"title\": \"t\", \"stages\": []}",
             "{\"title\": \"\", \"stages\": [{\"name\": \"s\", \"tasks\": [{\"title\": \"x\"}]}]}",
             "{\"title\": \"t\", \"stages\": [{\"name\": \"s\", \"tasks\": []}]}",

@@ -89,10 +89,20 @@ pub async fn approve(state: &AppState, me: &Me, project_id: &str, body: ApproveP
     if let Some(expected) = body.revision.filter(|r| *r != record.latest.revision) {
         return Err(stale(expected, record.latest.revision));
     }
-    if state.store.approve_project(&record.id, record.latest.revision, &me.user.id).await? {
-        tracing::info!(project = %record.id, revision = record.latest.revision, by = %me.user.email, "plan approved");
+    let revision = record.latest.revision;
+    if state.store.approve_project(&record.id, revision, &me.user.id).await? {
+        tracing::info!(project = %record.id, revision, by = %me.user.email, "plan approved");
         let approved = find(state, me, project_id).await?;
-        advance(state, me, &approved).await?;
+        // The approval stands even if opening the stage fails: it can be started by hand.
+        if let Err(error) = advance(state, me, &approved).await {
+            tracing::warn!(project = %record.id, "the first stage did not open: {}", error.message);
+        }
+    } else {
+        // Not approved now: approved already, or someone saved a newer revision meanwhile.
+        let now = find(state, me, project_id).await?;
+        if now.approved.as_ref().map(|a| a.revision) != Some(revision) {
+            return Err(stale(revision, now.latest.revision));
+        }
     }
     get(state, me, project_id).await
 }

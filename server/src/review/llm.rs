@@ -31,7 +31,8 @@ impl Reviewer for LlmReviewer {
 
     async fn analyse(&self, request: &ReviewRequest) -> anyhow::Result<Analysis> {
         let messages = [ChatMessage::system(SYSTEM.to_owned()), ChatMessage::user(user_text(request))];
-        let completion = llm::chat(&self.http, &self.config, &messages, &[], false, &mut |_| {}).await?;
+        let config = llm::interactive(&self.config);
+        let completion = llm::chat(&self.http, &config, &messages, &[], false, &mut |_| {}).await?;
         parse(&completion.content)
     }
 }
@@ -81,9 +82,8 @@ struct AnswerQuestion {
 /// The model's text as an analysis: the JSON object (code fences allowed),
 /// every field checked.
 pub fn parse(text: &str) -> anyhow::Result<Analysis> {
-    let start = text.find('{').ok_or_else(|| anyhow::anyhow!("the answer holds no JSON object"))?;
-    let end = text.rfind('}').ok_or_else(|| anyhow::anyhow!("the answer's JSON object is not closed"))?;
-    let answer: Answer = serde_json::from_str(&text[start..=end])
+    let object = llm::json_object(text).map_err(|e| anyhow::anyhow!(e))?;
+    let answer: Answer = serde_json::from_value(serde_json::Value::Object(object))
         .map_err(|e| anyhow::anyhow!("the answer does not follow the review schema: {e}"))?;
     let summary = answer.summary.trim();
     if summary.is_empty() || summary.chars().count() > MAX_SUMMARY_CHARS {
@@ -130,6 +130,7 @@ mod tests {
         assert_eq!(analysis.questions[0].id, "no_timeline");
         for bad in [
             "no json here",
+            "a } b {",
             "{\"summary\": \"x\", \"severity\": \"urgent\", \"category\": \"technical\"}",
             "{\"summary\": \"x\", \"severity\": \"low\", \"category\": \"money\"}",
             "{\"summary\": \"\", \"severity\": \"low\", \"category\": \"other\"}",

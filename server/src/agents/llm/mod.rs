@@ -150,12 +150,18 @@ pub async fn answer(
         thread_id: request.thread_id.clone(),
         reasoning,
     };
-    let Some(config) = llm::settings::for_org(state, org_id).await? else {
-        return Ok(reply(no_model_message(), MessageData::default(), None));
-    };
     let current = turn.current(&request);
-    let redactor = Redactor::new(current.platform_context.as_ref().or(Some(&turn.instance.platform_context)));
-    let ran = run_approved(state, &turn, &request, |command| redactor.expand(command)).await?;
+    let redactor = Redactor::merged(&turn.instance.platform_context, current.platform_context.as_ref());
+    // What people asked for runs whatever the model does next; secrets
+    // filled into a command never come back in what people read.
+    let mut ran = run_approved(state, &turn, &request, |command| redactor.expand(command)).await?;
+    for run in &mut ran {
+        run.output = redactor.conceal_secrets(&run.output);
+    }
+    let Some(config) = llm::settings::for_org(state, org_id).await? else {
+        let data = MessageData { executed_cmds: ran, ..MessageData::default() };
+        return Ok(reply(no_model_message(), data, None));
+    };
 
     // Outputs too long for the model are kept whole in the canvas directory.
     let dir = canvas::dir(&state.config.data_dir, &turn.ticket.id);
@@ -178,7 +184,20 @@ pub async fn answer(
     let mut reasoning = String::new();
     let mut notes = Vec::new();
     for round in 0..=REPAIR_ROUNDS {
-        let completion = complete(state, &config, &messages, &streamer).await?;
+        let completion = match complete(state, &config, &messages, &streamer).await {
+            Ok(completion) => completion,
+            // Nothing done yet: the turn fails, and a retry asks again.
+            Err(error) if round == 0 && ran.is_empty() => return Err(error),
+            // Commands ran (a retry must not run them again), or a first
+            // answer exists: answer with what there is, and say why it stops.
+            Err(error) => {
+                append_text(
+                    &mut content,
+                    &format!("> The model failed: {}. Send a message to have it go on.", error.message),
+                );
+                break;
+            }
+        };
         note_retries(state, &turn.ticket.id, &completion).await;
         notes.extend(completion.repairs.iter().map(|r| format!("repaired: {r}")));
         append_text(&mut content, &completion.content);

@@ -33,6 +33,37 @@ impl Redactor {
         Redactor { values }
     }
 
+    /// From the instance's context with what a caller sent on top: the
+    /// instance's values are always concealed, whatever the caller sent.
+    pub fn merged(instance: &Value, caller: Option<&Value>) -> Redactor {
+        let mut context = caller.and_then(Value::as_object).cloned().unwrap_or_default();
+        if let Some(own) = instance.as_object() {
+            context.extend(own.clone());
+        }
+        Redactor::new(Some(&Value::Object(context)))
+    }
+
+    /// An output safe to keep where people read it: the values of keys that
+    /// name secrets (filled into a command that ran) back as placeholders.
+    pub fn conceal_secrets(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (key, value) in self.values.iter().filter(|(key, _)| key.split('.').any(is_secret_name)) {
+            if text.contains(value.as_str()) {
+                text = text.replace(value.as_str(), &format!("{{{{{key}}}}}"));
+            }
+        }
+        text
+    }
+
+    /// The placeholders of `command` whose keys name secrets.
+    pub fn secret_placeholders(&self, command: &str) -> Vec<&str> {
+        self.values
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .filter(|key| key.split('.').any(is_secret_name) && command.contains(&format!("{{{{{key}}}}}")))
+            .collect()
+    }
+
     /// The context's keys, for the model to use as `{{key}}`.
     pub fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self.values.iter().map(|(k, _)| k.as_str()).collect();
@@ -249,6 +280,12 @@ fn redact_private_keys(text: &str) -> String {
         let header_end = rest[start..].find("-----\n").or_else(|| rest[start + 11..].find("-----").map(|i| i + 11));
         let is_private = rest[start..].lines().next().is_some_and(|line| line.contains("PRIVATE KEY"));
         let Some(end) = rest[start..].find("-----END ").filter(|_| is_private && header_end.is_some()) else {
+            if is_private {
+                // Cut off before its end (an output cap, `head`): the rest is key.
+                out.push_str(&rest[..start]);
+                out.push_str("[redacted private key]");
+                return out;
+            }
             out.push_str(&rest[..start + 11]);
             rest = &rest[start + 11..];
             continue;
@@ -297,6 +334,15 @@ mod tests {
         );
         assert!(r.keys().contains(&"aws_credentials.secret_key"));
         assert!(!r.keys().contains(&"port"), "short values are left alone");
+        assert_eq!(
+            r.conceal_secrets("ns duploservices-andy token dp-7f3a9c1e"),
+            "ns duploservices-andy token {{duplo_token}}",
+            "only secret-named values are concealed from people"
+        );
+        assert_eq!(r.secret_placeholders("curl -H 'X: {{duplo_token}}' -n {{k8s_namespace}}"), ["duplo_token"]);
+        let merged =
+            Redactor::merged(&json!({ "k8s_namespace": "real-ns" }), Some(&json!({ "k8s_namespace": "fake" })));
+        assert_eq!(merged.redact("real-ns"), "{{k8s_namespace}}", "the instance's values win");
     }
 
     #[test]
@@ -333,5 +379,7 @@ mod tests {
         assert_eq!(redact_secrets(text), "before\n[redacted private key]\nafter");
         let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
         assert_eq!(redact_secrets(cert), cert, "certificates are public");
+        let cut = "$ head id_rsa\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU/AAAA\nAAAB";
+        assert_eq!(redact_secrets(cut), "$ head id_rsa\n[redacted private key]");
     }
 }
