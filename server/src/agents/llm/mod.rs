@@ -33,6 +33,8 @@ pub const BACKEND: &str = "llm";
 pub const TIMEOUT_SECS: u32 = 600;
 /// Least time between two streamed drafts sent to watchers.
 const DRAFT_INTERVAL: Duration = Duration::from_millis(30);
+/// Time kept back at the end of a turn to answer before the helpdesk gives up on it.
+const TURN_MARGIN: Duration = Duration::from_secs(15);
 /// Repair rounds when the model's tool calls were refused.
 const REPAIR_ROUNDS: usize = 1;
 
@@ -142,6 +144,9 @@ pub async fn answer(
     request: SendMessageRequest,
 ) -> AppResult<SendMessageResponse> {
     let specialty = SPECIALTIES.iter().find(|s| s.slug == agent.view.slug).unwrap_or(&SPECIALTIES[3]);
+    // The helpdesk gives the whole turn TIMEOUT_SECS; the model gets what
+    // the commands leave, so the turn answers (with their runs) in time.
+    let deadline = Instant::now() + Duration::from_secs(u64::from(TIMEOUT_SECS)) - TURN_MARGIN;
     let turn = TurnContext::read(state, org_id, &request).await?;
     let reply = |content: String, data: MessageData, reasoning: Option<String>| SendMessageResponse {
         role: Some(ProtocolRole::Assistant),
@@ -184,7 +189,12 @@ pub async fn answer(
     let mut reasoning = String::new();
     let mut notes = Vec::new();
     for round in 0..=REPAIR_ROUNDS {
-        let completion = match complete(state, &config, &messages, &streamer).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let call = tokio::time::timeout(left, complete(state, &config, &messages, &streamer));
+        let answered = call.await.unwrap_or_else(|_| {
+            Err(AppError::new(ErrorCode::Internal, "the model ran out of the turn's time".to_owned()))
+        });
+        let completion = match answered {
             Ok(completion) => completion,
             // Nothing done yet: the turn fails, and a retry asks again.
             Err(error) if round == 0 && ran.is_empty() => return Err(error),
