@@ -296,6 +296,9 @@ pub const MAX_AGENT_LINKS: usize = 20;
 /// Longest message a person may send an agent.
 pub const MAX_MESSAGE_CHARS: usize = 20_000;
 
+/// The `backend` of the built-in agents that use the org's model.
+pub const LLM_BACKEND: &str = "llm";
+
 wire_enum! {
     /// Where the model endpoint in force comes from.
     LlmSource {

@@ -4,8 +4,8 @@
 //! opens while the agent works.
 
 use super::ErrorNote;
-use crate::api::{list_agents, list_instances, raise_ticket};
-use crate::model::{AgentView, CreateTicket, InstanceView, MAX_MESSAGE_CHARS};
+use crate::api::{list_agents, list_instances, llm_settings, raise_ticket};
+use crate::model::{AgentView, CreateTicket, InstanceView, LlmSource, LLM_BACKEND, MAX_MESSAGE_CHARS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,7 +14,10 @@ use leptos_meta::Title;
 pub fn HelpdeskPage() -> impl IntoView {
     let choices = Resource::new(
         || (),
-        |_| async { Ok::<_, crate::error::AppError>((list_agents().await?, list_instances().await?)) },
+        |_| async {
+            let model = llm_settings().await?.source != LlmSource::None;
+            Ok::<_, crate::error::AppError>((list_agents().await?, list_instances().await?, model))
+        },
     );
     view! {
         <Title text="Ask an agent"/>
@@ -23,10 +26,10 @@ pub fn HelpdeskPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading agents…"</p> }>
             {move || Suspend::new(async move {
                 match choices.await {
-                    Ok((agents, _)) if agents.is_empty() => view! {
+                    Ok((agents, _, _)) if agents.is_empty() => view! {
                         <p class="empty">"No agents yet. An admin can register one under "<a href="/admin#agents">"Admin → Agents"</a>"."</p>
                     }.into_any(),
-                    Ok((agents, instances)) => view! { <StartForm agents instances/> }.into_any(),
+                    Ok((agents, instances, model)) => view! { <StartForm agents instances model/> }.into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }
             })}
@@ -34,8 +37,10 @@ pub fn HelpdeskPage() -> impl IntoView {
     }
 }
 
+/// `model`: whether the org has a model endpoint (LLM agents need one).
 #[component]
-fn StartForm(agents: Vec<AgentView>, instances: Vec<InstanceView>) -> impl IntoView {
+fn StartForm(agents: Vec<AgentView>, instances: Vec<InstanceView>, model: bool) -> impl IntoView {
+    let needs_model = move |a: &AgentView| !model && a.backend.as_deref() == Some(LLM_BACKEND);
     let agents = StoredValue::new(agents);
     let instances = StoredValue::new(instances);
     let agent_id = RwSignal::new(agents.with_value(|a| a.first().map(|a| a.id.clone()).unwrap_or_default()));
@@ -62,11 +67,16 @@ fn StartForm(agents: Vec<AgentView>, instances: Vec<InstanceView>) -> impl IntoV
             <label>"Agent"
                 <select name="agent" required on:change=move |ev| agent_id.set(event_target_value(&ev))>
                     {agents.with_value(|all| all.iter().map(|a| view! {
-                        <option value=a.id.clone() selected=a.id == agent_id.get_untracked()>{a.name.clone()}</option>
+                        <option value=a.id.clone() selected=a.id == agent_id.get_untracked()>
+                            {a.name.clone()}{needs_model(a).then_some(" — needs a model")}
+                        </option>
                     }).collect_view())}
                 </select>
             </label>
             {move || agent().map(|a| view! { <p class="hint">{a.description.clone()}</p> })}
+            {move || agent().filter(|a| needs_model(a)).map(|_| view! {
+                <p class="notice notice-warn">"No language model is configured for this org, so this agent can only say so. An admin can set one under "<a href="/admin#model">"Admin → Model"</a>"; the Runbook agent works without one."</p>
+            })}
             <label>"Instance"
                 <select name="instance" on:change=move |ev| instance_id.set(event_target_value(&ev))>
                     {move || {

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The backend name of these built-ins.
-pub const BACKEND: &str = "llm";
+pub const BACKEND: &str = opsdesk_app::model::LLM_BACKEND;
 /// A turn may run approved commands and then wait for the model (with retries).
 pub const TIMEOUT_SECS: u32 = 600;
 /// Least time between two streamed drafts sent to watchers.
