@@ -23,7 +23,7 @@
 
 mod support;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use opsdesk_server::terminal::pty::{Pty, Spawn};
 use opsdesk_server::terminal::session::{Identity, Session, Start};
 use serde_json::{json, Value};
@@ -38,8 +38,6 @@ use tokio_tungstenite::tungstenite::Message;
 const BIG: usize = 200_000_000;
 const LATE_JOIN: usize = 50_000_000;
 const KEYSTROKES: usize = 1_000;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn mb_per_s(bytes: usize, took: Duration) -> f64 {
     bytes as f64 / 1e6 / took.as_secs_f64()
@@ -123,12 +121,12 @@ async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::
 /// A watcher that counts and hashes the stream it receives and acknowledges
 /// it, as the browser does after xterm.js has drawn it.
 struct Watcher {
-    socket: Socket,
+    conn: RawSocket,
     /// Stream offset of the last reset, and stream bytes since.
     base: u64,
     bytes: u64,
-    hash: u64,
-    /// Bytes short of a whole 8-byte word, hashed with the next frame.
+    hash: [u64; LANES],
+    /// Bytes short of a whole block, hashed with the next frame.
     carry: Vec<u8>,
     /// Whether [`MARKER`] has come since the last restart.
     seen: bool,
@@ -147,15 +145,12 @@ const MARKER: &[u8] = b"END-42";
 
 impl Watcher {
     async fn connect(addr: &str, token: &str, path: &str) -> Watcher {
-        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
-        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-        // Browsers set TCP_NODELAY too.
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await.unwrap();
+        let conn = RawSocket::connect(addr, token, path).await;
         let mut watcher = Watcher {
-            socket,
+            conn,
             base: 0,
             bytes: 0,
-            hash: FNV_START,
+            hash: [FNV_START; LANES],
             carry: Vec::new(),
             seen: false,
             tail: Vec::new(),
@@ -174,77 +169,48 @@ impl Watcher {
     fn restart(&mut self) {
         self.base += self.bytes;
         self.bytes = 0;
-        self.hash = FNV_START;
+        self.hash = [FNV_START; LANES];
         self.carry.clear();
         self.tail.clear();
         self.seen = false;
     }
 
-    /// Hashes the stream 8 bytes at a time, whatever the frame boundaries
-    /// (a per-byte hash of 100 × 200 MB would be the benchmark's bottleneck).
-    fn hash_stream(&mut self, mut bytes: &[u8]) {
-        let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-        if !self.carry.is_empty() {
-            let take = (8 - self.carry.len()).min(bytes.len());
-            self.carry.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.carry.len() < 8 {
-                return;
-            }
-            self.hash = mix(self.hash, u64::from_le_bytes(self.carry[..8].try_into().unwrap()));
-            self.carry.clear();
-        }
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.hash = mix(self.hash, u64::from_le_bytes(word.try_into().unwrap()));
-        }
-        self.carry.extend_from_slice(words.remainder());
-    }
-
-    /// Reads one frame; answers the stream bytes it carried.
+    /// Reads what the socket brings next; answers the stream bytes it carried.
     async fn read(&mut self) -> usize {
-        match self.socket.next().await {
-            Some(Ok(Message::Binary(bytes))) => {
+        match self.conn.next().await {
+            Piece::Binary { from, to, last } => {
+                let bytes = &self.conn.buffer[from..to];
                 if self.snapshot_next {
-                    self.snapshot_next = false;
-                    self.snapshot = bytes.to_vec();
-                    // A lapped watcher may find the end marker on its new screen.
-                    self.seen |= self.snapshot.windows(MARKER.len()).any(|w| w == MARKER);
+                    self.snapshot.extend_from_slice(bytes);
+                    if last {
+                        self.snapshot_next = false;
+                        // A lapped watcher may find the end marker on its new screen.
+                        self.seen |= self.snapshot.windows(MARKER.len()).any(|w| w == MARKER);
+                    }
                     return 0;
                 }
-                self.hash_stream(&bytes);
-                self.bytes += bytes.len() as u64;
-                // The stream's last 64 bytes, whatever the frame sizes (the
-                // end marker may span two frames).
-                if bytes.len() >= 64 {
-                    self.tail.extend_from_slice(&bytes[..64]);
-                    self.seen |= self.tail.windows(MARKER.len()).any(|w| w == MARKER);
-                    self.tail.clear();
-                    self.tail.extend_from_slice(&bytes[bytes.len() - 64..]);
-                    self.seen |= bytes.windows(MARKER.len()).any(|w| w == MARKER);
-                } else {
-                    self.tail.extend_from_slice(&bytes);
-                    let cut = self.tail.len().saturating_sub(64);
-                    self.tail.drain(..cut);
-                    self.seen |= self.tail.windows(MARKER.len()).any(|w| w == MARKER);
-                }
-                if self.acks {
+                hash_stream(&mut self.hash, &mut self.carry, bytes);
+                watch_tail(&mut self.tail, &mut self.seen, bytes);
+                let n = bytes.len();
+                self.bytes += n as u64;
+                // Acknowledged per frame, as the browser does once xterm.js has drawn it.
+                if last && self.acks {
                     let ack = json!({ "type": "ack", "offset": self.base + self.bytes }).to_string();
-                    let _ = self.socket.send(Message::text(ack)).await;
+                    self.conn.send(0x1, ack.as_bytes()).await;
                 }
-                bytes.len()
+                n
             }
-            Some(Ok(Message::Text(text))) => {
+            Piece::Text(text) => {
                 let frame: Value = serde_json::from_str(&text).unwrap();
                 if frame["type"] == "reset" {
                     self.resets += 1;
                     self.base = frame["offset"].as_u64().unwrap();
                     self.bytes = 0;
                     self.snapshot_next = true;
+                    self.snapshot.clear();
                 }
                 0
             }
-            other => panic!("socket closed: {other:?}"),
         }
     }
 
@@ -256,7 +222,186 @@ impl Watcher {
     }
 
     async fn type_keys(&mut self, keys: &str) {
-        self.socket.send(Message::binary(keys.as_bytes().to_vec())).await.unwrap();
+        self.conn.send(0x2, keys.as_bytes()).await;
+    }
+}
+
+/// Independent hash lanes: a chain of multiplies is bound by their latency,
+/// four chains run side by side (hashing is the watchers' main work).
+const LANES: usize = 4;
+const BLOCK: usize = 8 * LANES;
+
+/// Hashes the stream a 32-byte block at a time (lane `i` takes word `i` of
+/// each block), whatever the frame boundaries; `carry` holds the bytes
+/// short of a whole block.
+fn hash_stream(hash: &mut [u64; LANES], carry: &mut Vec<u8>, mut bytes: &[u8]) {
+    let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    let block = |hash: &mut [u64; LANES], block: &[u8]| {
+        for (lane, word) in hash.iter_mut().zip(block.chunks_exact(8)) {
+            *lane = mix(*lane, u64::from_le_bytes(word.try_into().unwrap()));
+        }
+    };
+    if !carry.is_empty() {
+        let take = (BLOCK - carry.len()).min(bytes.len());
+        carry.extend_from_slice(&bytes[..take]);
+        bytes = &bytes[take..];
+        if carry.len() < BLOCK {
+            return;
+        }
+        block(hash, &carry[..BLOCK]);
+        carry.clear();
+    }
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    for each in &mut blocks {
+        block(hash, each);
+    }
+    carry.extend_from_slice(blocks.remainder());
+}
+
+/// Keeps the stream's last 64 bytes, whatever the piece sizes, and notes
+/// when the end marker has come (it may span two pieces).
+fn watch_tail(tail: &mut Vec<u8>, seen: &mut bool, bytes: &[u8]) {
+    if bytes.len() >= 64 {
+        tail.extend_from_slice(&bytes[..64]);
+        *seen |= tail.windows(MARKER.len()).any(|w| w == MARKER);
+        tail.clear();
+        tail.extend_from_slice(&bytes[bytes.len() - 64..]);
+        *seen |= bytes.windows(MARKER.len()).any(|w| w == MARKER);
+    } else {
+        tail.extend_from_slice(bytes);
+        let cut = tail.len().saturating_sub(64);
+        tail.drain(..cut);
+        *seen |= tail.windows(MARKER.len()).any(|w| w == MARKER);
+    }
+}
+
+/// A minimal websocket client for the benchmark's watchers: frames are read
+/// into one reused buffer and their payload handed over where it lies, so the
+/// 100 watchers cost the machine little besides the kernel's own copy (they
+/// share its two cores with the server they measure). tungstenite's client
+/// copies every payload into a fresh buffer first.
+struct RawSocket {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+    /// Unparsed bytes are `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    /// The frame being read: its opcode and payload bytes still to come.
+    current: Option<(u8, usize)>,
+    /// A text frame's payload so far.
+    text: Vec<u8>,
+}
+
+/// What the next read brought.
+enum Piece {
+    /// `buffer[from..to]` of a binary frame's payload; `last` ends the frame.
+    Binary { from: usize, to: usize, last: bool },
+    /// A whole text frame.
+    Text(String),
+}
+
+impl RawSocket {
+    async fn connect(addr: &str, token: &str, path: &str) -> RawSocket {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Browsers set TCP_NODELAY too.
+        stream.set_nodelay(true).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut socket =
+            RawSocket { stream, buffer: vec![0; 512 * 1024], start: 0, end: 0, current: None, text: Vec::new() };
+        let header_end = loop {
+            let n = socket.stream.read(&mut socket.buffer[socket.end..]).await.unwrap();
+            assert!(n > 0, "closed during the upgrade");
+            socket.end += n;
+            if let Some(at) = socket.buffer[..socket.end].windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+        };
+        let status = String::from_utf8_lossy(&socket.buffer[..header_end]);
+        assert!(status.starts_with("HTTP/1.1 101"), "upgrade refused: {status}");
+        socket.start = header_end;
+        socket
+    }
+
+    /// The next piece of payload (binary data as it arrives, text whole).
+    async fn next(&mut self) -> Piece {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if let Some((opcode, remaining)) = self.current {
+                if remaining == 0 || self.start < self.end {
+                    let take = remaining.min(self.end - self.start);
+                    let (from, to) = (self.start, self.start + take);
+                    self.start = to;
+                    let left = remaining - take;
+                    self.current = (left > 0).then_some((opcode, left));
+                    match opcode {
+                        0x2 => return Piece::Binary { from, to, last: left == 0 },
+                        0x1 => {
+                            self.text.extend_from_slice(&self.buffer[from..to]);
+                            if left == 0 {
+                                let text = String::from_utf8(std::mem::take(&mut self.text)).unwrap();
+                                return Piece::Text(text);
+                            }
+                        }
+                        0x8 => panic!("the server closed the socket"),
+                        _ => {} // ping, pong: nothing to do for a benchmark
+                    }
+                    continue;
+                }
+            } else if let Some((opcode, len, header)) = frame_header(&self.buffer[self.start..self.end]) {
+                self.start += header;
+                self.current = Some((opcode, len));
+                continue;
+            }
+            // More bytes needed: keep the unparsed tail at the front.
+            if self.start == self.end {
+                (self.start, self.end) = (0, 0);
+            } else if self.end == self.buffer.len() {
+                self.buffer.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            }
+            let n = self.stream.read(&mut self.buffer[self.end..]).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.end += n;
+        }
+    }
+
+    /// Sends one masked frame, as clients must.
+    async fn send(&mut self, opcode: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            len if len < 126 => frame.push(0x80 | len as u8),
+            len if len <= 0xffff => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&MASK);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+        self.stream.write_all(&frame).await.unwrap();
+    }
+}
+
+/// A server frame's header at the start of `bytes`: opcode, payload length
+/// and header length, once all of it has arrived (server frames are unmasked).
+fn frame_header(bytes: &[u8]) -> Option<(u8, usize, usize)> {
+    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
+    let opcode = first & 0x0f;
+    match second & 0x7f {
+        126 => Some((opcode, u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize, 4)),
+        127 => Some((opcode, u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize, 10)),
+        len => Some((opcode, len as usize, 2)),
     }
 }
 
@@ -396,7 +541,8 @@ async fn fan_out(mut watchers: Vec<Watcher>, file: &TextFile) -> (Vec<Watcher>, 
     let expected = (size + lines) as u64;
     let first = &watchers[0];
     let lapped = watchers.iter().filter(|w| w.resets > 1).count();
-    let differ = watchers.iter().filter(|w| w.hash != first.hash || w.bytes != first.bytes).count();
+    let differ =
+        watchers.iter().filter(|w| w.hash != first.hash || w.carry != first.carry || w.bytes != first.bytes).count();
     let complete = first.bytes >= expected && first.bytes < expected + 4096;
     if lapped + differ > 0 || !complete {
         eprintln!(
