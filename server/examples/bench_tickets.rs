@@ -78,17 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     // A second argument keeps the seeded data there, for looking into afterwards.
     let data_dir = std::env::args().nth(2).map(std::path::PathBuf::from).unwrap_or_else(|| temp.path().to_path_buf());
-    let options = Options {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: data_dir.clone(),
-        database_url: None,
-        site_root: data_dir.join("site"),
-        secure_cookies: false,
-        public_origin: None,
-        attachments: Default::default(),
-        llm: None,
-        llm_timeout: opsdesk_server::llm::settings::DEFAULT_TIMEOUT,
-    };
+    let options = Options::on_loopback(data_dir.clone());
     let state = build_state(&options).await?;
     let store = state.store.clone();
     let input = UserInput { email: "bench@acme.test", name: "", role: Role::Admin, password: None };

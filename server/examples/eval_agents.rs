@@ -273,18 +273,12 @@ impl Server {
     async fn start() -> anyhow::Result<Server> {
         let data_dir = tempfile::tempdir()?;
         let options = Options {
-            addr: "127.0.0.1:0".parse()?,
-            data_dir: data_dir.path().to_path_buf(),
-            database_url: None,
-            site_root: data_dir.path().join("site"),
-            secure_cookies: false,
-            public_origin: None,
-            attachments: Default::default(),
             llm: server_llm_from_env()?,
             llm_timeout: std::env::var("OPSDESK_LLM_TIMEOUT_SECS")
                 .ok()
                 .and_then(|secs| secs.trim().parse::<u64>().ok())
                 .map_or(opsdesk_server::llm::settings::DEFAULT_TIMEOUT, |secs| Duration::from_secs(secs.max(1))),
+            ..Options::on_loopback(data_dir.path().to_path_buf())
         };
         let state = build_state(&options).await?;
         let input = UserInput { email: "eval@eval.test", name: "Evaluation", role: Role::Operator, password: None };

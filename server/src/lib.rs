@@ -67,6 +67,22 @@ pub struct Options {
 }
 
 impl Options {
+    /// A server on a free loopback port with everything under `data_dir` and
+    /// the defaults: what tests, benchmarks and the evaluation start.
+    pub fn on_loopback(data_dir: PathBuf) -> Options {
+        Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            site_root: data_dir.join("site"),
+            data_dir,
+            database_url: None,
+            secure_cookies: false,
+            public_origin: None,
+            attachments: attachments::Limits::default(),
+            llm: None,
+            llm_timeout: llm::settings::DEFAULT_TIMEOUT,
+        }
+    }
+
     /// The database URL in force: the explicit one, or the SQLite file in the data dir.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| default_database_url(&self.data_dir))

@@ -24,7 +24,7 @@ use opsdesk_app::model::{
     StageState, StageView, Status, Ticket, TimelineEvent, UpdateProject, MAX_CRITERIA_CHARS, MAX_DESCRIPTION_CHARS,
     MAX_GOAL_CHARS, MAX_PROJECT_TITLE_CHARS, MAX_STAGES, MAX_STAGE_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TASKS_PER_STAGE,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// `GET /api/v1/org/projects`: every project with its progress, newest first.
 pub async fn list(state: &AppState, me: &Me) -> AppResult<Vec<ProjectSummary>> {
@@ -32,12 +32,21 @@ pub async fn list(state: &AppState, me: &Me) -> AppResult<Vec<ProjectSummary>> {
     let records = state.store.projects(&me.org.id).await?;
     let opened = state.store.opened_stages(&me.org.id, None).await?;
     let tickets = state.store.stage_tickets(&me.org.id, None).await?;
+    // Grouped once: filtering per project would read every ticket once per project.
+    let mut opened_of: HashMap<&str, Vec<&OpenedStage>> = HashMap::new();
+    for stage in &opened {
+        opened_of.entry(stage.project_id.as_str()).or_default().push(stage);
+    }
+    let mut tickets_of: HashMap<&str, Vec<&StageTicket>> = HashMap::new();
+    for ticket in &tickets {
+        tickets_of.entry(ticket.project_id.as_str()).or_default().push(ticket);
+    }
     Ok(records
         .iter()
         .map(|record| {
-            let opened: Vec<&OpenedStage> = opened.iter().filter(|s| s.project_id == record.id).collect();
-            let tickets: Vec<&StageTicket> = tickets.iter().filter(|t| t.project_id == record.id).collect();
-            summarize(record, &Standing::new(record, &opened, &tickets, &[]))
+            let opened = opened_of.get(record.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let tickets = tickets_of.get(record.id.as_str()).map_or(&[][..], Vec::as_slice);
+            summarize(record, &Standing::new(record, opened, tickets, &[]))
         })
         .collect())
 }

@@ -37,17 +37,7 @@ impl TestServer {
     /// Starts a server with its options adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Options)) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let mut options = Options {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.path().to_path_buf(),
-            database_url: None,
-            site_root: data_dir.path().join("site"),
-            secure_cookies: false,
-            public_origin: None,
-            attachments: Default::default(),
-            llm: None,
-            llm_timeout: opsdesk_server::llm::settings::DEFAULT_TIMEOUT,
-        };
+        let mut options = Options::on_loopback(data_dir.path().to_path_buf());
         adjust(&mut options);
         let state = build_state(&options).await.expect("server state");
         let listener = tokio::net::TcpListener::bind(options.addr).await.expect("bind port 0");
