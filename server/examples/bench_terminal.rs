@@ -607,7 +607,13 @@ async fn server_echo(w: &mut Watcher) -> Vec<Duration> {
 }
 
 /// The fan-out measures: `cat` of the big file to each count of watchers.
-async fn fan_outs(server: &Server, counts: &[usize], big: &TextFile, bare: f64, rows: &mut Vec<(String, String, String)>) {
+async fn fan_outs(
+    server: &Server,
+    counts: &[usize],
+    big: &TextFile,
+    bare: f64,
+    rows: &mut Vec<(String, String, String)>,
+) {
     let idle = rss_kib(server.pid);
     for &n in counts {
         let watchers = server.watchers(n).await;

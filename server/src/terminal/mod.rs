@@ -5,6 +5,7 @@
 //! operations the API and the pages call; `session.rs` runs one session.
 
 pub mod asciicast;
+pub mod fast_forward;
 pub mod marks;
 pub mod output;
 pub mod pty;

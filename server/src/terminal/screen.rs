@@ -6,6 +6,7 @@
 //! stands for; the watcher streams from exactly that offset, so nothing is
 //! missed or drawn twice.
 
+use super::fast_forward::FastForward;
 use super::output::{OutputLog, Read};
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +15,8 @@ const STEP: usize = 256 * 1024;
 
 struct State {
     parser: vt100::Parser,
+    /// Leaves out the text that scrolls away (the emulator is slower than a flood).
+    forward: FastForward,
     /// Stream offset up to which `parser` has seen the output.
     offset: u64,
 }
@@ -32,7 +35,13 @@ pub struct Snapshot {
 
 impl Screen {
     pub fn new(cols: u16, rows: u16) -> Self {
-        Screen { state: Mutex::new(State { parser: vt100::Parser::new(rows, cols, 0), offset: 0 }) }
+        Screen {
+            state: Mutex::new(State {
+                parser: vt100::Parser::new(rows, cols, 0),
+                forward: FastForward::default(),
+                offset: 0,
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -62,6 +71,7 @@ impl Screen {
         let mut state = self.lock();
         let (rows, cols) = state.parser.screen().size();
         state.parser = vt100::Parser::new(rows, cols, 0);
+        state.forward = FastForward::default();
         let (end, _) = log.end();
         state.offset = end.saturating_sub(super::output::RETAIN as u64 / 2);
     }
@@ -79,8 +89,9 @@ impl Screen {
                     Read::Data(chunks) => {
                         for chunk in chunks {
                             let mut state = self.lock();
-                            state.parser.process(&chunk);
-                            state.offset += chunk.len() as u64;
+                            let State { parser, forward, offset } = &mut *state;
+                            forward.feed(parser, &chunk);
+                            *offset += chunk.len() as u64;
                         }
                     }
                     Read::Lapped => self.start_over(&log),
