@@ -88,7 +88,10 @@ async fn bare_pty(file: &std::path::Path) -> f64 {
 
 /// `cat` through an in-process session (no watcher): MB/s.
 async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::Path) -> f64 {
-    let id = format!("bench-{}", if recording { "on" } else { "off" });
+    // A new file each run, as each session has: re-creating one would time
+    // the truncation of the last run's 200 MB too.
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let id = format!("bench-{}-{}", if recording { "on" } else { "off" }, RUNS.fetch_add(1, Ordering::Relaxed));
     let start = Start {
         identity: Identity {
             id: id.clone(),
@@ -115,6 +118,7 @@ async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::
     let mut endings = session.endings();
     endings.wait_for(Option::is_some).await.unwrap();
     let took = started.elapsed();
+    let _ = std::fs::remove_file(dir.join(format!("{id}.cast")));
     mb_per_s(session.log.end().0 as usize, took)
 }
 
@@ -606,6 +610,45 @@ async fn server_echo(w: &mut Watcher) -> Vec<Duration> {
     times
 }
 
+/// Alternations of the session without and with recording (single runs vary
+/// by several percent with the scheduling of `cat`, the kernel and the pump).
+const PAIRS: usize = 7;
+
+/// The session in-process without and with recording, `pairs` times each,
+/// alternating: the medians of throughput and of this process's CPU time
+/// per run (the pump, the screen copy and the recorder; `cat` is a child).
+async fn recording_cost(big: &TextFile, bare: f64, pairs: usize, rows: &mut Vec<(String, String, String)>) {
+    let session_dir = tempfile::tempdir().unwrap();
+    let me = std::process::id();
+    let (mut offs, mut ons, mut cpu_offs, mut cpu_ons) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        for (recording, rates, cpus) in [(false, &mut offs, &mut cpu_offs), (true, &mut ons, &mut cpu_ons)] {
+            let cpu = cpu_seconds(me);
+            rates.push(session_rate(&big.0, recording, session_dir.path()).await);
+            cpus.push(cpu_seconds(me) - cpu);
+        }
+    }
+    eprintln!("recording off: {offs:.1?} MB/s, {cpu_offs:.2?} s CPU");
+    eprintln!("recording on:  {ons:.1?} MB/s, {cpu_ons:.2?} s CPU");
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (off, on) = (median(offs), median(ons));
+    let (cpu_off, cpu_on) = (median(cpu_offs), median(cpu_ons));
+    rows.push(("session, recording off (no watcher)".into(), format!("{off:.1} MB/s"), format!("{:.2}", off / bare)));
+    rows.push(("session, recording on (no watcher)".into(), format!("{on:.1} MB/s"), format!("{:.2}", on / bare)));
+    rows.push((
+        format!("recording's cost: throughput; CPU (median of {pairs} runs each)"),
+        format!(
+            "{:.1} %; {:.1} % ({cpu_off:.2} → {cpu_on:.2} s for 200 MB)",
+            (1.0 - on / off) * 100.0,
+            (cpu_on / cpu_off - 1.0) * 100.0
+        ),
+        String::new(),
+    ));
+}
+
 /// The fan-out measures: `cat` of the big file to each count of watchers.
 async fn fan_outs(
     server: &Server,
@@ -655,7 +698,8 @@ fn print_table(rows: Vec<(String, String, String)>) {
 #[tokio::main]
 async fn main() {
     // `--watchers 100` (repeatable) measures only the bare PTY and those
-    // fan-outs: a quick loop while working on the server, or for a profiler.
+    // fan-outs, `--recording` only recording's cost: quick loops while
+    // working on the server, or for a profiler.
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only: Vec<usize> = args
         .windows(2)
@@ -669,6 +713,11 @@ async fn main() {
     // 1-2. The ceiling, and the session in-process with and without recording.
     let bare = bare_pty(&big.0).await;
     rows.push(("bare PTY: cat 200 MB, minimal reader".into(), format!("{bare:.1} MB/s"), "1.00".into()));
+    if args.iter().any(|a| a == "--recording") {
+        recording_cost(&big, bare, PAIRS, &mut rows).await;
+        print_table(rows);
+        return;
+    }
     if !only.is_empty() {
         let data = tempfile::tempdir().unwrap();
         let server = start_server(data.path()).await;
@@ -678,19 +727,7 @@ async fn main() {
         return;
     }
     let medium = text_file(scratch.path(), "medium.txt", LATE_JOIN);
-    let session_dir = tempfile::tempdir().unwrap();
-    // Alternate off and on three times and take each one's median: single runs vary by several percent.
-    let (mut offs, mut ons) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        offs.push(session_rate(&big.0, false, session_dir.path()).await);
-        ons.push(session_rate(&big.0, true, session_dir.path()).await);
-    }
-    offs.sort_by(f64::total_cmp);
-    ons.sort_by(f64::total_cmp);
-    let (off, on) = (offs[1], ons[1]);
-    rows.push(("session, recording off (no watcher)".into(), format!("{off:.1} MB/s"), format!("{:.2}", off / bare)));
-    rows.push(("session, recording on (no watcher)".into(), format!("{on:.1} MB/s"), format!("{:.2}", on / bare)));
-    rows.push(("recording's cost".into(), format!("{:.1} %", (1.0 - on / off) * 100.0), String::new()));
+    recording_cost(&big, bare, PAIRS, &mut rows).await;
 
     // 3. Through the server to 1, 10 and 100 watchers.
     let data = tempfile::tempdir().unwrap();

@@ -200,7 +200,13 @@ impl Watcher {
                         }
                     }
                     Some(Ok(Message::Text(frame))) => match serde_json::from_str::<TermClientFrame>(&frame) {
-                        Ok(TermClientFrame::Ack { offset }) => self.acked = self.acked.max(offset.min(self.sent)),
+                        Ok(TermClientFrame::Ack { offset }) => {
+                            self.acked = self.acked.max(offset.min(self.sent));
+                            // Still reading: it keeps counting for the shell's pace.
+                            if let Some(id) = self.id {
+                                self.session.log.advanced(id, self.sent);
+                            }
+                        }
                         Ok(TermClientFrame::Resize { cols, rows }) => {
                             if self.can_type {
                                 self.session.resize(cols, rows).await;

@@ -5,7 +5,6 @@
 //! [`Recorder`] writes one from raw PTY chunks (decoding UTF-8 across chunk boundaries so every line is valid
 //! JSON); [`parse`] reads one back for tests and the ticket page's replay.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -20,8 +19,10 @@ pub struct Header {
     pub env: Vec<(String, String)>,
 }
 
-/// Writes an asciicast v2 stream. Each event is handed to the writer as one complete line in a single `write_all`,
-/// so a crash leaves at most the last line torn; wrap files in a `BufWriter` to batch small events.
+/// Writes an asciicast v2 stream. Events are built as whole lines in one
+/// buffer and handed to the writer in batches of whole lines ([`Recorder::flush`],
+/// or once [`FLUSH_AT`] bytes are waiting), so a crash leaves at most the last
+/// line torn and the writer needs no buffering of its own.
 #[derive(Debug)]
 pub struct Recorder<W: Write> {
     writer: W,
@@ -31,24 +32,19 @@ pub struct Recorder<W: Write> {
     carry_len: usize,
     /// The latest event time, so times never go backwards even if the caller's clock does.
     last: Duration,
-    /// Reused buffers: the decoded text and the line being built.
-    text: String,
-    line: Vec<u8>,
+    /// Whole lines not yet handed to the writer.
+    out: Vec<u8>,
 }
+
+/// Waiting lines are written out once they reach this size.
+pub const FLUSH_AT: usize = 256 * 1024;
 
 impl<W: Write> Recorder<W> {
     /// Starts a recording by writing the header line.
     pub fn new(writer: W, header: &Header) -> io::Result<Self> {
-        let mut recorder = Self {
-            writer,
-            written: 0,
-            carry: [0; 3],
-            carry_len: 0,
-            last: Duration::ZERO,
-            text: String::new(),
-            line: Vec::new(),
-        };
-        let line = &mut recorder.line;
+        let mut recorder =
+            Self { writer, written: 0, carry: [0; 3], carry_len: 0, last: Duration::ZERO, out: Vec::new() };
+        let line = &mut recorder.out;
         write!(
             line,
             r#"{{"version":2,"width":{},"height":{},"timestamp":{}"#,
@@ -75,14 +71,18 @@ impl<W: Write> Recorder<W> {
             line.push(b'}');
         }
         line.extend_from_slice(b"}\n");
-        recorder.write_line()?;
+        recorder.written = recorder.out.len() as u64;
+        recorder.flush()?;
         Ok(recorder)
     }
 
     /// Records PTY output at `at` since the start. Invalid UTF-8 becomes U+FFFD; a character split across calls is
     /// carried over and comes out whole, so nothing is written when the bytes only extend a carried character.
     pub fn output(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
-        self.text.clear();
+        let line_start = self.out.len();
+        let time = self.last.max(at);
+        write_prefix(&mut self.out, time, "o");
+        let text_start = self.out.len();
         let mut rest = bytes;
         if self.carry_len > 0 {
             rest = self.complete_carry(rest);
@@ -90,16 +90,15 @@ impl<W: Write> Recorder<W> {
         loop {
             match std::str::from_utf8(rest) {
                 Ok(valid) => {
-                    self.text.push_str(valid);
+                    escape_into(&mut self.out, valid.as_bytes());
                     break;
                 }
                 Err(e) => {
                     let (valid, after) = rest.split_at(e.valid_up_to());
-                    // Borrowed, no copy: `valid` is known to be UTF-8.
-                    self.text.push_str(&String::from_utf8_lossy(valid));
+                    escape_into(&mut self.out, valid);
                     match e.error_len() {
                         Some(len) => {
-                            self.text.push(char::REPLACEMENT_CHARACTER);
+                            self.out.extend_from_slice(REPLACEMENT);
                             rest = &after[len..];
                         }
                         None => {
@@ -112,36 +111,41 @@ impl<W: Write> Recorder<W> {
                 }
             }
         }
-        if self.text.is_empty() {
+        if self.out.len() == text_start {
+            self.out.truncate(line_start);
             return Ok(());
         }
-        self.event(at, "o")
+        self.end_line(line_start, time)
     }
 
     /// Records a terminal resize.
     pub fn resize(&mut self, at: Duration, cols: u16, rows: u16) -> io::Result<()> {
-        self.text.clear();
-        let _ = write!(self.text, "{cols}x{rows}"); // writing to a String cannot fail
-        self.event(at, "r")
+        self.event(at, "r", format!("{cols}x{rows}").as_bytes())
     }
 
     /// Records a marker (a chapter point for replay).
     pub fn marker(&mut self, at: Duration, label: &str) -> io::Result<()> {
-        self.text.clear();
-        self.text.push_str(label);
-        self.event(at, "m")
+        self.event(at, "m", label.as_bytes())
     }
 
     /// Writes out any held-back partial UTF-8 (as U+FFFD) and flushes; returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         if self.carry_len > 0 {
             self.carry_len = 0;
-            self.text.clear();
-            self.text.push(char::REPLACEMENT_CHARACTER);
-            self.event(self.last, "o")?;
+            self.event(self.last, "o", REPLACEMENT)?;
         }
+        self.flush()?;
         self.writer.flush()?;
         Ok(self.writer)
+    }
+
+    /// Hands the waiting lines to the writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            self.writer.write_all(&self.out)?;
+            self.out.clear();
+        }
+        Ok(())
     }
 
     /// Bytes of the file so far (the header included), for the session's size.
@@ -164,7 +168,7 @@ impl<W: Write> Recorder<W> {
         joined[self.carry_len..joined_len].copy_from_slice(&bytes[..take]);
         match std::str::from_utf8(&joined[..joined_len]) {
             Ok(c) => {
-                self.text.push_str(c);
+                escape_into(&mut self.out, c.as_bytes());
                 self.carry_len = 0;
                 &bytes[take..]
             }
@@ -178,7 +182,7 @@ impl<W: Write> Recorder<W> {
                 // Broken: one U+FFFD for the carried bytes and the continuation bytes that fit them.
                 error_len => {
                     let used = error_len.unwrap_or(joined_len).saturating_sub(self.carry_len).min(take);
-                    self.text.push(char::REPLACEMENT_CHARACTER);
+                    self.out.extend_from_slice(REPLACEMENT);
                     self.carry_len = 0;
                     &bytes[used..]
                 }
@@ -186,22 +190,86 @@ impl<W: Write> Recorder<W> {
         }
     }
 
-    /// Writes `[time, code, self.text]` as one line.
-    fn event(&mut self, at: Duration, code: &str) -> io::Result<()> {
-        self.last = self.last.max(at);
-        self.line.clear();
-        // Whole microseconds as a plain decimal: exact, and never in exponent notation.
-        write!(self.line, "[{}.{:06},\"{code}\",", self.last.as_secs(), self.last.subsec_micros())?;
-        serde_json::to_writer(&mut self.line, self.text.as_str())?;
-        self.line.extend_from_slice(b"]\n");
-        self.write_line()
+    /// Adds `[time, code, text]` as one line (`text` is valid UTF-8).
+    fn event(&mut self, at: Duration, code: &str, text: &[u8]) -> io::Result<()> {
+        let line_start = self.out.len();
+        let time = self.last.max(at);
+        write_prefix(&mut self.out, time, code);
+        escape_into(&mut self.out, text);
+        self.end_line(line_start, time)
     }
 
-    fn write_line(&mut self) -> io::Result<()> {
-        self.writer.write_all(&self.line)?;
-        self.written += self.line.len() as u64;
+    fn end_line(&mut self, line_start: usize, time: Duration) -> io::Result<()> {
+        self.out.extend_from_slice(b"\"]\n");
+        self.last = time;
+        self.written += (self.out.len() - line_start) as u64;
+        if self.out.len() >= FLUSH_AT {
+            self.flush()?;
+        }
         Ok(())
     }
+}
+
+/// U+FFFD in UTF-8.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// `[seconds,"code","` with whole microseconds as a plain decimal: exact, and never in exponent notation.
+fn write_prefix(out: &mut Vec<u8>, time: Duration, code: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "[{}.{:06},\"{code}\",\"", time.as_secs(), time.subsec_micros());
+}
+
+/// Appends `text` (valid UTF-8) as the inside of a JSON string. Terminal
+/// output is mostly runs that need no escaping between CR LF and escape
+/// sequences: eight bytes are tested at once, and a run is copied whole.
+fn escape_into(out: &mut Vec<u8>, text: &[u8]) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `word` that is below 0x20, '"' or '\\'.
+    // None is missed, and the lowest mark is a real one unless a byte of 0x80
+    // or more comes before it (the byte-by-byte test below then passes it).
+    let marks = |word: u64| {
+        let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        // Bytes below 0x20, with the high bits cleared first so bytes >= 0x80 never count.
+        let low = (word & !HIGHS).wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        low | zeros(word ^ (ONES * 0x22)) | zeros(word ^ (ONES * 0x5c))
+    };
+    out.reserve(text.len() + 16);
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(word) = text.get(i..i + 8) {
+            let marked = marks(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+            if marked == 0 {
+                i += 8;
+                continue;
+            }
+            i += (marked.trailing_zeros() / 8) as usize;
+        }
+        let byte = text[i];
+        let escaped: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                &[b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&text[run_start..i]);
+        out.extend_from_slice(escaped);
+        i += 1;
+        run_start = i;
+    }
+    out.extend_from_slice(&text[run_start..]);
 }
 
 // Parsing lives with the shared models: the ticket page replays recordings too.
@@ -386,6 +454,26 @@ mod tests {
         assert_eq!(events, vec![Event { time: 1.0, code: "o".into(), data: "x".into() }]);
     }
 
+    #[test]
+    fn escaping_reads_back_exactly_wherever_a_special_byte_sits() {
+        // Every ASCII byte at every place of a 17-byte text (two words and a
+        // tail), among plain letters or among multi-byte characters.
+        for filler in ["a", "é"] {
+            for byte in 0u8..0x80 {
+                for at in 0..17 {
+                    let mut text: Vec<u8> = filler.repeat(17).into_bytes();
+                    let place = at * filler.len();
+                    text.splice(place..place + filler.len(), [byte]);
+                    let mut out = b"\"".to_vec();
+                    escape_into(&mut out, &text);
+                    out.push(b'"');
+                    let back: String = serde_json::from_slice(&out).expect("valid JSON");
+                    assert_eq!(back.as_bytes(), &text[..], "byte {byte:#x} at {at}");
+                }
+            }
+        }
+    }
+
     /// Throughput check: `cargo test --release -- --ignored throughput --nocapture`.
     #[test]
     #[ignore = "timing, run in release"]
@@ -397,7 +485,14 @@ mod tests {
         chunk.truncate(64 * 1024);
         let mut rng = Rng(7);
         let garbage: Vec<u8> = (0..64 * 1024).map(|_| rng.next() as u8).collect();
-        for (name, chunk) in [("text", &chunk), ("binary", &garbage)] {
+        let mut plain = Vec::new();
+        while plain.len() < 64 * 1024 {
+            plain.extend_from_slice(
+                b"000000012345 the quick brown fox jumps over the lazy dog, 0123456789 ABCDEFGHIJ\r\n",
+            );
+        }
+        plain.truncate(64 * 1024);
+        for (name, chunk) in [("coloured text", &chunk), ("plain lines", &plain), ("binary", &garbage)] {
             let mut rec = Recorder::new(io::sink(), &Header::default()).expect("header");
             let start = std::time::Instant::now();
             let rounds = 1000;

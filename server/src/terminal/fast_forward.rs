@@ -218,16 +218,11 @@ fn skippable(run: &[u8], rows: u16) -> Option<(usize, usize)> {
     let tail_feeds = 2 * usize::from(rows.max(1));
     // The tail: back from the end over `tail_feeds` line feeds, to just
     // after a CR LF.
-    let mut feeds = 0;
-    let mut tail_start = None;
-    for lf in memchr::memrchr_iter(b'\n', run) {
-        if feeds >= tail_feeds && lf > 0 && run[lf - 1] == b'\r' {
-            tail_start = Some(lf + 1);
-            break;
-        }
-        feeds += 1;
-    }
-    let tail_start = tail_start?;
+    // (`feeds` line feeds lie after the one at `lf`.)
+    let tail_start = memchr::memrchr_iter(b'\n', run)
+        .enumerate()
+        .find(|&(feeds, lf)| feeds >= tail_feeds && lf > 0 && run[lf - 1] == b'\r')
+        .map(|(_, lf)| lf + 1)?;
     // The lead-in: two bytes in 0x40..=0x7E, then up to a CR LF.
     let mut finals = 0;
     let second = run[..tail_start].iter().position(|&b| {

@@ -50,6 +50,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Lowers the calling thread's priority (Linux nice values are per thread).
+/// The recorder and the screen copy may lag behind a flood; the shell, the
+/// pump and the watchers may not, and on a busy machine they now come first.
+pub(crate) fn yield_to_the_stream(nice: i32) {
+    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        tracing::debug!("cannot lower a terminal thread's priority: {error}");
+    }
+}
+
 /// Live sessions one ticket may have at once.
 const MAX_PER_TICKET: usize = 4;
 /// Live sessions one server runs at once.

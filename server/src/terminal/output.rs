@@ -11,6 +11,10 @@
 //! (as a terminal's flow control would). A watcher that makes no progress
 //! for [`STALL`] no longer counts: it never holds the shell or the others
 //! back, falls behind, and resumes from a snapshot when it reads again.
+//!
+//! Waking: watchers hear of small output (an echo, a prompt) at once, and
+//! of a flood at most every [`ANNOUNCE_EVERY`] or [`ANNOUNCE_BYTES`]: waking
+//! every watcher for each 4 KiB read cost more than sending the bytes.
 
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -22,8 +26,17 @@ use tokio::sync::{watch, Notify};
 pub const RETAIN: usize = 8 * 1024 * 1024;
 /// How far the reader may run ahead of the fastest watcher.
 pub const LEAD: u64 = 4 * 1024 * 1024;
-/// How long the reader waits for a watcher's progress before going on.
-pub const STALL: Duration = Duration::from_secs(1);
+/// How long the reader waits for a watcher's progress (a frame sent or
+/// acknowledged) before going on without it. A reading browser acknowledges
+/// every frame it draws, many times within this.
+pub const STALL: Duration = Duration::from_millis(250);
+
+/// A chunk this big means a flood (the kernel hands out 4 KiB per read).
+pub const FLOOD_CHUNK: usize = 4096;
+/// During a flood, watchers hear of new output at least this often...
+pub const ANNOUNCE_EVERY: Duration = Duration::from_millis(1);
+/// ...or once this much has come, whichever is first.
+pub const ANNOUNCE_BYTES: u64 = 64 * 1024;
 
 /// What a read at an offset found.
 #[derive(Debug)]
@@ -43,6 +56,9 @@ struct Inner {
     start: u64,
     /// Offset after the last byte.
     end: u64,
+    /// The end the watchers were last told of, and when.
+    announced: u64,
+    announced_at: Instant,
     retained: usize,
     /// Each watcher's position (bytes handed to its socket) and when it last moved.
     positions: HashMap<u64, (u64, Instant)>,
@@ -72,6 +88,8 @@ impl OutputLog {
                 chunks: VecDeque::new(),
                 start: 0,
                 end: 0,
+                announced: 0,
+                announced_at: Instant::now(),
                 retained: 0,
                 positions: HashMap::new(),
                 next_watcher: 0,
@@ -87,25 +105,57 @@ impl OutputLog {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Appends a chunk and wakes the watchers.
+    /// Appends a chunk; wakes the watchers unless it is part of a flood
+    /// they heard of a moment ago (see [`OutputLog::announce`]).
     pub fn push(&self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
         }
-        let end = {
+        let announce = {
             let mut inner = self.lock();
             let at = inner.end;
             inner.end += chunk.len() as u64;
             inner.retained += chunk.len();
+            let flood = chunk.len() >= FLOOD_CHUNK;
             inner.chunks.push_back((at, chunk));
             while inner.retained > self.retain && inner.chunks.len() > 1 {
                 let Some((_, old)) = inner.chunks.pop_front() else { break };
                 inner.retained -= old.len();
                 inner.start += old.len() as u64;
             }
-            inner.end
+            let due = !flood
+                || inner.end - inner.announced >= ANNOUNCE_BYTES
+                || inner.announced_at.elapsed() >= ANNOUNCE_EVERY;
+            due.then(|| Self::mark_announced(&mut inner))
         };
-        self.end_tx.send_replace(end);
+        if let Some(end) = announce {
+            self.end_tx.send_replace(end);
+        }
+    }
+
+    fn mark_announced(inner: &mut Inner) -> u64 {
+        inner.announced = inner.end;
+        inner.announced_at = Instant::now();
+        inner.end
+    }
+
+    /// Whether some output has not been announced to the watchers yet: the
+    /// reader then calls [`OutputLog::announce`] within [`ANNOUNCE_EVERY`]
+    /// if no more output comes.
+    pub fn unannounced(&self) -> bool {
+        let inner = self.lock();
+        inner.announced < inner.end
+    }
+
+    /// Wakes the watchers for output they have not heard of.
+    pub fn announce(&self) {
+        let end = {
+            let mut inner = self.lock();
+            (inner.announced < inner.end).then(|| Self::mark_announced(&mut inner))
+        };
+        if let Some(end) = end {
+            self.end_tx.send_replace(end);
+        }
     }
 
     /// No more output will come.
@@ -113,7 +163,7 @@ impl OutputLog {
         let end = {
             let mut inner = self.lock();
             inner.closed = true;
-            inner.end
+            Self::mark_announced(&mut inner)
         };
         self.end_tx.send_replace(end);
         self.progress.notify_waiters();
@@ -165,7 +215,8 @@ impl OutputLog {
         id
     }
 
-    /// Records a watcher's new position and lets a waiting reader go on.
+    /// Records a watcher's position (new, or the same with an acknowledgement
+    /// as a sign of life) and lets a waiting reader go on.
     pub fn advanced(&self, watcher: u64, offset: u64) {
         self.lock().positions.insert(watcher, (offset, Instant::now()));
         self.progress.notify_one();
@@ -195,6 +246,8 @@ impl OutputLog {
                     _ => return,
                 }
             }
+            // Nobody waits for news while the reader waits for them.
+            self.announce();
             // Woken by progress, or after STALL to drop watchers that stopped.
             let _ = tokio::time::timeout(STALL, notified).await;
         }

@@ -10,8 +10,15 @@ use super::fast_forward::FastForward;
 use super::output::{OutputLog, Read};
 use std::sync::{Arc, Mutex};
 
+/// The emulator's nice value: it may lag (a joiner then gets an older screen
+/// and more of the stream), so it takes what the stream leaves.
+const SCREEN_NICE: i32 = 10;
 /// The emulator processes the log in reads of at most this size.
-const STEP: usize = 256 * 1024;
+const STEP: usize = 1024 * 1024;
+/// After output wakes it, the emulator lets more gather for this long: one
+/// wake per PTY read (4 KiB in a flood) cost more than the parsing, and a
+/// bigger read lets [`FastForward`] leave out more.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(4);
 
 struct State {
     parser: vt100::Parser,
@@ -82,23 +89,29 @@ impl Screen {
     pub fn follow(self: Arc<Self>, log: Arc<OutputLog>) -> std::io::Result<()> {
         let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new().name("terminal-screen".into()).spawn(move || {
+            super::yield_to_the_stream(SCREEN_NICE);
             let mut changes = log.subscribe();
+            let mut batch = Vec::with_capacity(STEP);
             loop {
                 let offset = self.lock().offset;
                 match log.read(offset, STEP) {
                     Read::Data(chunks) => {
-                        for chunk in chunks {
-                            let mut state = self.lock();
-                            let State { parser, forward, offset } = &mut *state;
-                            forward.feed(parser, &chunk);
-                            *offset += chunk.len() as u64;
+                        // One buffer: text that scrolls away is left out within a read.
+                        batch.clear();
+                        for chunk in &chunks {
+                            batch.extend_from_slice(chunk);
                         }
+                        let mut state = self.lock();
+                        let State { parser, forward, offset } = &mut *state;
+                        forward.feed(parser, &batch);
+                        *offset += batch.len() as u64;
                     }
                     Read::Lapped => self.start_over(&log),
                     Read::UpToDate => {
                         if log.end().1 || runtime.block_on(changes.changed()).is_err() {
                             return;
                         }
+                        std::thread::sleep(GATHER);
                     }
                 }
             }

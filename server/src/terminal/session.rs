@@ -13,7 +13,7 @@
 
 use super::asciicast::{Header, Recorder};
 use super::marks::{BlockBuilder, CommandBlock, Mark, MarkScanner};
-use super::output::OutputLog;
+use super::output::{OutputLog, ANNOUNCE_EVERY};
 use super::pty::{Pty, Spawn};
 use super::screen::Screen;
 use bytes::Bytes;
@@ -28,6 +28,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// PTY reads are coalesced into chunks of at most this size.
 const CHUNK: usize = 64 * 1024;
+/// How long the recorder lets events gather once one has come.
+const RECORD_GATHER: Duration = Duration::from_millis(5);
+/// The recorder's nice value: behind the stream, though not so far that a
+/// saturated machine starves it (its queue full, the pump would wait).
+const RECORDER_NICE: i32 = 10;
+/// Events the recorder may have waiting (a 5 ms flood is about 80 reads).
+const RECORD_QUEUE: usize = 1024;
 /// A command block keeps at most this much of its output.
 pub const BLOCK_OUTPUT_CAP: usize = 64 * 1024;
 /// After a hang-up, how long the shell has before it is killed.
@@ -145,7 +152,8 @@ impl Session {
                     title: Some(format!("{} {}", start.identity.ticket_id, start.identity.scope.label())),
                     env: vec![("TERM".into(), "xterm-256color".into()), ("SHELL".into(), start.argv[0].clone())],
                 };
-                Some(Recorder::new(std::io::BufWriter::with_capacity(256 * 1024, file), &header)?)
+                // The recorder hands the file whole batches of lines itself.
+                Some(Recorder::new(file, &header)?)
             }
             None => None,
         };
@@ -176,10 +184,9 @@ impl Session {
             pending_cards: Mutex::new(VecDeque::new()),
             last_typist: Mutex::new(None),
         });
-        // Chunks are about 4 KB while watchers pace the shell, up to 64 KiB
-        // otherwise; the recorder is ten times faster than a PTY and this
-        // only absorbs its scheduling hiccups.
-        let (record_tx, record_rx) = mpsc::channel(256);
+        // Chunks are about 4 KB in a flood; the recorder is ten times faster
+        // than a PTY, so the queue only holds what gathers while it waits.
+        let (record_tx, record_rx) = mpsc::channel(RECORD_QUEUE);
         let recorder_thread = std::thread::Builder::new().name("terminal-recorder".into()).spawn({
             let session = session.clone();
             move || record(recorder, record_rx, &session)
@@ -299,20 +306,31 @@ fn record<W: std::io::Write>(
     mut events: mpsc::Receiver<RecordEvent>,
     session: &Session,
 ) -> std::io::Result<()> {
+    super::yield_to_the_stream(RECORDER_NICE);
     let Some(mut recorder) = recorder else {
         while events.blocking_recv().is_some() {}
         return Ok(());
     };
     let mut result = Ok(());
-    while let Some(event) = events.blocking_recv() {
-        if result.is_err() {
-            continue; // keep draining so the pump never blocks on a dead recorder
+    while let Some(first) = events.blocking_recv() {
+        // Let a flood's chunks gather: waking this thread for every 4 KiB
+        // read cost the shell more than writing them down.
+        std::thread::sleep(RECORD_GATHER);
+        let mut next = Some(first);
+        while let Some(event) = next {
+            if result.is_ok() {
+                // After a failure, keep draining so the pump never blocks on a dead recorder.
+                result = match event {
+                    RecordEvent::Output(at, bytes) => recorder.output(at, &bytes),
+                    RecordEvent::Resize(at, cols, rows) => recorder.resize(at, cols, rows),
+                    RecordEvent::Marker(at, label) => recorder.marker(at, &label),
+                };
+            }
+            next = events.try_recv().ok();
         }
-        result = match event {
-            RecordEvent::Output(at, bytes) => recorder.output(at, &bytes),
-            RecordEvent::Resize(at, cols, rows) => recorder.resize(at, cols, rows),
-            RecordEvent::Marker(at, label) => recorder.marker(at, &label),
-        };
+        if result.is_ok() {
+            result = recorder.flush();
+        }
         session.recording_bytes.store(recorder.bytes_written(), Ordering::Relaxed);
     }
     result?;
@@ -372,7 +390,19 @@ async fn pump(
     let mut card: Option<PendingCard> = None;
     let mut buffer = vec![0u8; CHUNK];
     loop {
-        let mut filled = match pty.read(&mut buffer).await {
+        let read = if session.log.unannounced() {
+            // A flood may have just ended: tell the watchers if nothing more comes soon.
+            match tokio::time::timeout(ANNOUNCE_EVERY, pty.read(&mut buffer)).await {
+                Ok(read) => read,
+                Err(_) => {
+                    session.log.announce();
+                    pty.read(&mut buffer).await
+                }
+            }
+        } else {
+            pty.read(&mut buffer).await
+        };
+        let mut filled = match read {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
