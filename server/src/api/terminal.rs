@@ -9,6 +9,7 @@
 //! Binary frames from the browser are keystrokes, taken only from people
 //! who may type.
 
+use super::terminal_socket::{Incoming, Socket, SocketError, Upgrade};
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -16,7 +17,6 @@ use crate::terminal;
 use crate::terminal::output::Read;
 use crate::terminal::session::Session;
 use axum::body::Body;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -115,12 +115,8 @@ pub async fn recording(
         .into_response())
 }
 
-/// Frames from browsers: keystrokes (a paste may be large) and small JSON.
-const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// Output frames are at most this big.
 const FRAME: usize = 64 * 1024;
-/// The socket buffer stays small: a frame is written through, not held.
-const WRITE_BUFFER: usize = 8 * 1024;
 
 /// `GET .../terminals/{session_id}/live`: the terminal websocket (anyone
 /// who may read the ticket watches; operators type).
@@ -128,35 +124,30 @@ pub async fn live(
     State(state): State<AppState>,
     Caller(me): Caller,
     Path((ticket_id, session_id)): Path<(String, String)>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> AppResult<Response> {
     let (_, stored) = terminal::find(&state, &me, &ticket_id, &session_id).await?;
     let session = state.terminals.get(&stored.id).filter(|_| stored.live);
     let Some(session) = session else {
         return Err(AppError::conflict("this terminal session has ended: its recording can be replayed"));
     };
-    Ok(upgrade
-        .read_buffer_size(WRITE_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_message_size(MAX_CLIENT_FRAME)
-        .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| async move {
-            let can_type = terminal::can_type(&me);
-            let mut watcher = Watcher { session: session.clone(), me, can_type, socket, sent: 0, acked: 0, id: None };
-            if let Err(error) = watcher.run(stored).await {
-                tracing::debug!("terminal watcher ended: {error}");
-            }
-            if let Some(id) = watcher.id {
-                session.log.leave(id);
-            }
-        }))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        let can_type = terminal::can_type(&me);
+        let mut watcher = Watcher { session: session.clone(), me, can_type, socket, sent: 0, acked: 0, id: None };
+        if let Err(error) = watcher.run(stored).await {
+            tracing::debug!("terminal watcher ended: {error}");
+        }
+        if let Some(id) = watcher.id {
+            session.log.leave(id);
+        }
+    }))
 }
 
 struct Watcher {
     session: Arc<Session>,
     me: Me,
     can_type: bool,
-    socket: WebSocket,
+    socket: Socket,
     /// Stream offset handed to the socket.
     sent: u64,
     /// Stream offset the browser has drawn.
@@ -165,14 +156,14 @@ struct Watcher {
     id: Option<u64>,
 }
 
-fn text(frame: &TermServerFrame) -> Message {
-    Message::Text(serde_json::to_string(frame).expect("frames serialise").into())
+fn text(frame: &TermServerFrame) -> String {
+    serde_json::to_string(frame).expect("frames serialise")
 }
 
 impl Watcher {
     async fn run(&mut self, stored: TerminalSession) -> anyhow::Result<()> {
         let hello = TermServerFrame::Hello { session: Box::new(stored), can_type: self.can_type };
-        self.socket.send(text(&hello)).await?;
+        self.socket.send_text(&text(&hello)).await?;
         self.reset().await?;
         let mut output = self.session.log.subscribe();
         let mut sizes = self.session.sizes();
@@ -187,19 +178,19 @@ impl Watcher {
                 let (end, closed) = self.session.log.end();
                 if closed && self.sent >= end {
                     let frame = TermServerFrame::Ended { exit_code: ending.exit_code, reason: ending.reason };
-                    self.socket.send(text(&frame)).await?;
-                    self.socket.send(Message::Close(None)).await?;
+                    self.socket.send_text(&text(&frame)).await?;
+                    self.socket.close(1000, "the session ended").await?;
                     return Ok(());
                 }
             }
             tokio::select! {
                 incoming = self.socket.recv() => match incoming {
-                    Some(Ok(Message::Binary(keys))) => {
+                    Ok(Incoming::Binary(keys)) => {
                         if self.can_type {
                             self.session.type_keys(&self.me.user.id, keys).await;
                         }
                     }
-                    Some(Ok(Message::Text(frame))) => match serde_json::from_str::<TermClientFrame>(&frame) {
+                    Ok(Incoming::Text(frame)) => match serde_json::from_str::<TermClientFrame>(&frame) {
                         Ok(TermClientFrame::Ack { offset }) => {
                             self.acked = self.acked.max(offset.min(self.sent));
                             // Still reading: it keeps counting for the shell's pace.
@@ -214,20 +205,28 @@ impl Watcher {
                         }
                         Err(error) => return self.refuse(&format!("bad frame: {error}")).await,
                     },
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
-                    Some(Ok(_)) => {}
+                    Ok(Incoming::Ping(payload)) => self.socket.pong(&payload).await?,
+                    Ok(Incoming::Closed) => {
+                        let _ = self.socket.close(1000, "").await;
+                        return Ok(());
+                    }
+                    Err(SocketError::Protocol(code, reason)) => {
+                        let _ = self.socket.close(code, reason).await;
+                        return Ok(());
+                    }
+                    Err(SocketError::Io(_)) => return Ok(()),
                 },
                 changed = output.changed() => if changed.is_err() { return Ok(()) },
                 changed = sizes.changed() => {
                     if changed.is_ok() {
                         let (cols, rows) = *sizes.borrow_and_update();
-                        self.socket.send(text(&TermServerFrame::Size { cols, rows })).await?;
+                        self.socket.send_text(&text(&TermServerFrame::Size { cols, rows })).await?;
                     }
                 }
                 changed = shares.changed() => {
                     if changed.is_ok() {
                         let share_context = *shares.borrow_and_update();
-                        self.socket.send(text(&TermServerFrame::Shared { share_context })).await?;
+                        self.socket.send_text(&text(&TermServerFrame::Shared { share_context })).await?;
                     }
                 }
                 _ = endings.changed() => {}
@@ -239,8 +238,8 @@ impl Watcher {
     async fn reset(&mut self) -> anyhow::Result<()> {
         let snapshot = self.session.screen.snapshot();
         let frame = TermServerFrame::Reset { offset: snapshot.offset, cols: snapshot.cols, rows: snapshot.rows };
-        self.socket.send(text(&frame)).await?;
-        self.socket.send(Message::Binary(Bytes::from(snapshot.bytes))).await?;
+        self.socket.send_text(&text(&frame)).await?;
+        self.socket.send_binary(&[Bytes::from(snapshot.bytes)]).await?;
         self.sent = snapshot.offset;
         self.acked = snapshot.offset;
         match self.id {
@@ -263,12 +262,9 @@ impl Watcher {
                 Read::UpToDate => return Ok(()),
                 Read::Lapped => self.reset().await?,
                 Read::Data(chunks) => {
-                    let frame = match <[Bytes; 1]>::try_from(chunks) {
-                        Ok([chunk]) => chunk,
-                        Err(chunks) => Bytes::from(chunks.concat()),
-                    };
-                    self.sent += frame.len() as u64;
-                    self.socket.send(Message::Binary(frame)).await?;
+                    // One frame of the log's chunks as they lie: no copy before the kernel's.
+                    self.sent += chunks.iter().map(|chunk| chunk.len() as u64).sum::<u64>();
+                    self.socket.send_binary(&chunks).await?;
                     if let Some(id) = self.id {
                         self.session.log.advanced(id, self.sent);
                     }
@@ -278,8 +274,7 @@ impl Watcher {
     }
 
     async fn refuse(&mut self, reason: &str) -> anyhow::Result<()> {
-        let reason: String = reason.chars().take(100).collect();
-        let _ = self.socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: reason.into() }))).await;
+        let _ = self.socket.close(1008, reason).await;
         Ok(())
     }
 }
