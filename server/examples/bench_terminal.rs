@@ -621,7 +621,7 @@ async fn server_echo(w: &mut Watcher) -> Vec<Duration> {
 
 /// Alternations of the session without and with recording (single runs vary
 /// by several percent with the scheduling of `cat`, the kernel and the pump).
-const PAIRS: usize = 7;
+const PAIRS: usize = 9;
 
 /// The session in-process without and with recording, `pairs` times each,
 /// alternating: the medians of throughput and of this process's CPU time

@@ -502,5 +502,16 @@ mod tests {
             let secs = start.elapsed().as_secs_f64();
             println!("{name}: {:.0} MB/s", (rounds as f64 * chunk.len() as f64) / secs / 1e6);
         }
+        // The same plain lines into a file: what the filesystem adds.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = std::fs::File::create(dir.path().join("t.cast")).expect("file");
+        let mut rec = Recorder::new(file, &Header::default()).expect("header");
+        let start = std::time::Instant::now();
+        for i in 0..1000 {
+            rec.output(ms(i), &plain).expect("output");
+        }
+        rec.finish().expect("finish");
+        let secs = start.elapsed().as_secs_f64();
+        println!("plain lines to a file: {:.0} MB/s", (1000.0 * plain.len() as f64) / secs / 1e6);
     }
 }

@@ -184,16 +184,22 @@ impl Session {
             pending_cards: Mutex::new(VecDeque::new()),
             last_typist: Mutex::new(None),
         });
-        // Chunks are about 4 KB in a flood; the recorder is ten times faster
-        // than a PTY, so the queue only holds what gathers while it waits.
-        let (record_tx, record_rx) = mpsc::channel(RECORD_QUEUE);
-        let recorder_thread = std::thread::Builder::new().name("terminal-recorder".into()).spawn({
-            let session = session.clone();
-            move || record(recorder, record_rx, &session)
-        })?;
+        let (recording, recorder_thread) = match recorder {
+            Some(recorder) => {
+                // Chunks are about 4 KB in a flood; the recorder is ten times faster
+                // than a PTY, so the queue only holds what gathers while it waits.
+                let (record_tx, record_rx) = mpsc::channel(RECORD_QUEUE);
+                let thread = std::thread::Builder::new().name("terminal-recorder".into()).spawn({
+                    let session = session.clone();
+                    move || record(recorder, record_rx, &session)
+                })?;
+                (Recording(Some(record_tx)), Some(thread))
+            }
+            None => (Recording(None), None),
+        };
         session.screen.clone().follow(session.log.clone())?;
-        let writer = tokio::spawn(write_input(pty.clone(), input_rx, session.clone(), record_tx.clone()));
-        let pump = tokio::spawn(pump(pty.clone(), session.clone(), start.nonce, blocks, record_tx));
+        let writer = tokio::spawn(write_input(pty.clone(), input_rx, session.clone(), recording.clone()));
+        let pump = tokio::spawn(pump(pty.clone(), session.clone(), start.nonce, blocks, recording));
         let rc_path = start.rc.map(|(path, _)| path);
         tokio::spawn(reap(pty, child, pump, writer, stop_rx, session.clone(), recorder_thread, rc_path));
         Ok(session)
@@ -300,17 +306,28 @@ enum RecordEvent {
     Marker(Duration, String),
 }
 
+/// Where the pump and the writer send what the recording needs (nowhere
+/// when the session records nothing).
+#[derive(Clone)]
+struct Recording(Option<mpsc::Sender<RecordEvent>>);
+
+impl Recording {
+    /// False once the recorder is gone.
+    async fn send(&self, event: RecordEvent) -> bool {
+        match &self.0 {
+            Some(events) => events.send(event).await.is_ok(),
+            None => true,
+        }
+    }
+}
+
 /// The recorder thread: writes events until every sender is gone.
 fn record<W: std::io::Write>(
-    recorder: Option<Recorder<W>>,
+    mut recorder: Recorder<W>,
     mut events: mpsc::Receiver<RecordEvent>,
     session: &Session,
 ) -> std::io::Result<()> {
     super::yield_to_the_stream(RECORDER_NICE);
-    let Some(mut recorder) = recorder else {
-        while events.blocking_recv().is_some() {}
-        return Ok(());
-    };
     let mut result = Ok(());
     while let Some(first) = events.blocking_recv() {
         // Let a flood's chunks gather: waking this thread for every 4 KiB
@@ -339,12 +356,7 @@ fn record<W: std::io::Write>(
 }
 
 /// Types keystrokes and applies resizes, in the order they came.
-async fn write_input(
-    pty: Arc<Pty>,
-    mut input: mpsc::Receiver<Input>,
-    session: Arc<Session>,
-    record: mpsc::Sender<RecordEvent>,
-) {
+async fn write_input(pty: Arc<Pty>, mut input: mpsc::Receiver<Input>, session: Arc<Session>, record: Recording) {
     let mut closing = session.closing.subscribe();
     loop {
         let next = tokio::select! {
@@ -370,7 +382,7 @@ async fn write_input(
                 if pty.resize(cols, rows).is_ok() {
                     session.screen.resize(cols, rows);
                     session.size.send_replace((cols, rows));
-                    let _ = record.send(RecordEvent::Resize(session.clock.elapsed(), cols, rows)).await;
+                    record.send(RecordEvent::Resize(session.clock.elapsed(), cols, rows)).await;
                 }
             }
         }
@@ -383,7 +395,7 @@ async fn pump(
     session: Arc<Session>,
     nonce: String,
     blocks: mpsc::UnboundedSender<BlockDone>,
-    record: mpsc::Sender<RecordEvent>,
+    record: Recording,
 ) {
     let mut scanner = MarkScanner::new(&nonce);
     let mut builder = BlockBuilder::new(BLOCK_OUTPUT_CAP);
@@ -428,7 +440,7 @@ async fn pump(
                 let starts = matches!(mark, Mark::CommandStart { .. });
                 if let Some(block) = builder.mark(mark, Utc::now()) {
                     let done = finish_block(&session, block, card.take());
-                    let _ = record.send(RecordEvent::Marker(session.clock.elapsed(), done.block.command.clone())).await;
+                    record.send(RecordEvent::Marker(session.clock.elapsed(), done.block.command.clone())).await;
                     let _ = blocks.send(done);
                 }
                 if starts {
@@ -444,7 +456,7 @@ async fn pump(
             continue;
         }
         session.log.push(shown.clone());
-        if record.send(RecordEvent::Output(session.clock.elapsed(), shown)).await.is_err() {
+        if !record.send(RecordEvent::Output(session.clock.elapsed(), shown)).await {
             break;
         }
         session.log.pace().await;
@@ -452,7 +464,7 @@ async fn pump(
     let rest = scanner.finish();
     if !rest.is_empty() {
         session.log.push(rest.clone());
-        let _ = record.send(RecordEvent::Output(session.clock.elapsed(), rest)).await;
+        record.send(RecordEvent::Output(session.clock.elapsed(), rest)).await;
     }
 }
 
@@ -474,7 +486,7 @@ async fn reap(
     writer: tokio::task::JoinHandle<()>,
     stop: oneshot::Receiver<String>,
     session: Arc<Session>,
-    recorder: std::thread::JoinHandle<std::io::Result<()>>,
+    recorder: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     rc_path: Option<PathBuf>,
 ) {
     let (exit_code, reason) = tokio::select! {
@@ -508,12 +520,14 @@ async fn reap(
     if let Some(path) = rc_path {
         let _ = std::fs::remove_file(path);
     }
-    // The writer holds a recorder sender: it must end before the recording can.
+    // The writer holds a recording sender: it must end before the recording can.
     session.closing.send_replace(true);
     let _ = writer.await;
-    let recorded = tokio::task::spawn_blocking(move || recorder.join()).await;
-    if !matches!(recorded, Ok(Ok(Ok(())))) {
-        tracing::error!(session = %session.identity.id, "the terminal recording could not be completed");
+    if let Some(recorder) = recorder {
+        let recorded = tokio::task::spawn_blocking(move || recorder.join()).await;
+        if !matches!(recorded, Ok(Ok(Ok(())))) {
+            tracing::error!(session = %session.identity.id, "the terminal recording could not be completed");
+        }
     }
     session.ended.send_replace(Some(Ending { exit_code, reason, recording_bytes: session.recording_bytes() }));
 }
