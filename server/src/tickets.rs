@@ -576,7 +576,7 @@ pub async fn delete(state: &AppState, me: &Me, ticket_id: &str) -> AppResult<()>
     let ticket = find(state, me, ticket_id).await?;
     let sessions: Vec<String> = state.store.terminal_sessions(&ticket.id).await?.into_iter().map(|s| s.id).collect();
     let hashes = state.store.delete_ticket(&me.org.id, &ticket.id).await?;
-    state.terminals.end_ticket(&ticket.id, "the ticket was deleted");
+    state.terminals.end_ticket_and_wait(&ticket.id, "the ticket was deleted").await;
     crate::terminal::remove_recordings(&state.config.data_dir, &sessions).await;
     canvas::remove(&state.config.data_dir, &ticket.id).await;
     for sha256 in hashes {

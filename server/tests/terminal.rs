@@ -250,6 +250,17 @@ async fn people_share_one_shell_that_is_typed_resized_recorded_and_cut_into_bloc
     assert!(victor.frames.last().unwrap()["frame"].as_str().unwrap().contains("bad frame"));
     alice.type_keys("echo still-$((5-4))-here\r").await;
     alice.until_output("still-1-here").await;
+    // While it runs, the recording so far downloads as asciicast too (the
+    // recorder writes what it gathered within milliseconds).
+    let mut live = String::new();
+    for _ in 0..50 {
+        live = check_recording(&api.recording(&ticket, &session).await);
+        if live.contains("still-1-here") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(live.contains("hello-42") && live.contains("still-1-here"), "{live}");
 
     // Binary garbage never breaks the recording; the shell's exit ends the session.
     alice.type_keys("head -c 20000 /dev/urandom; echo; exit 3\r").await;

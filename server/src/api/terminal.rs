@@ -78,19 +78,20 @@ pub async fn recording(
     Caller(me): Caller,
     Path((ticket_id, session_id)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    use tokio::io::AsyncReadExt;
     let (ticket, path) = terminal::recording(&state, &me, &ticket_id, &session_id).await?;
-    let mut file = tokio::fs::File::open(&path).await.map_err(|_| AppError::not_found("recording"))?;
-    let mut length = file.metadata().await.map_err(AppError::internal)?.len();
-    if state.terminals.get(&session_id).is_some() && length > 0 {
-        // Find the last newline: a recorder may be mid-line.
-        let tail = length.min(256 * 1024);
-        file.seek(std::io::SeekFrom::Start(length - tail)).await.map_err(AppError::internal)?;
-        let mut buffer = vec![0u8; tail as usize];
-        file.read_exact(&mut buffer).await.map_err(AppError::internal)?;
-        length = buffer.iter().rposition(|b| *b == b'\n').map_or(length - tail, |i| length - tail + i as u64 + 1);
-        file.seek(std::io::SeekFrom::Start(0)).await.map_err(AppError::internal)?;
-    }
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        // Still running (or cut short by a crash): what its journal holds so far.
+        // (If it ended meanwhile, its asciicast is there now.)
+        Err(_) => tokio::task::spawn_blocking(move || {
+            encode_live(&path).or_else(|_| std::fs::File::open(&path).map(tokio::fs::File::from_std))
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|_| AppError::not_found("recording"))?,
+    };
+    let length = file.metadata().await.map_err(AppError::internal)?.len();
     let stream =
         futures_util::stream::unfold((file.take(length), vec![0u8; 64 * 1024]), |(mut file, mut buffer)| async move {
             match file.read(&mut buffer).await {
@@ -113,6 +114,20 @@ pub async fn recording(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Encodes a live session's journal into an unnamed file (created beside
+/// it, then unlinked: it goes when the download ends).
+fn encode_live(cast: &std::path::Path) -> std::io::Result<tokio::fs::File> {
+    use std::io::Seek;
+    let journal = std::fs::File::open(crate::terminal::asciicast::journal_path(cast))?;
+    let aside = cast.with_extension(format!("{}.tmp", crate::store::new_id()));
+    let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&aside)?;
+    std::fs::remove_file(&aside)?;
+    let input = std::io::BufReader::with_capacity(256 * 1024, journal);
+    let mut file = crate::terminal::asciicast::encode_journal(input, file)?;
+    file.rewind()?;
+    Ok(tokio::fs::File::from_std(file))
 }
 
 /// Output frames are at most this big.

@@ -99,6 +99,19 @@ impl Terminals {
         }
     }
 
+    /// Ends every session of a ticket and waits (a while) until they have
+    /// ended, their recordings complete (before the ticket's files go).
+    pub async fn end_ticket_and_wait(&self, ticket_id: &str, reason: &str) {
+        let sessions = self.of_ticket(ticket_id);
+        for session in &sessions {
+            session.end(reason);
+        }
+        for session in sessions {
+            let mut endings = session.endings();
+            let _ = tokio::time::timeout(SHUTDOWN_WAIT, endings.wait_for(Option::is_some)).await;
+        }
+    }
+
     /// Ends every session and waits (a while) for their recordings.
     pub async fn shutdown(&self) {
         let sessions: Vec<_> = self.lock().values().cloned().collect();
@@ -442,6 +455,8 @@ pub fn can_type(me: &Me) -> bool {
 /// Removes a deleted ticket's recordings.
 pub async fn remove_recordings(data_dir: &Path, session_ids: &[String]) {
     for id in session_ids {
-        let _ = tokio::fs::remove_file(recording_path(data_dir, id)).await;
+        let cast = recording_path(data_dir, id);
+        let _ = tokio::fs::remove_file(asciicast::journal_path(&cast)).await;
+        let _ = tokio::fs::remove_file(cast).await;
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Nothing here can take the server down: every failure ends this session only.
 
-use super::asciicast::{Header, Recorder};
+use super::asciicast::{self, Header, Journal};
 use super::marks::{BlockBuilder, CommandBlock, Mark, MarkScanner};
 use super::output::{OutputLog, ANNOUNCE_EVERY};
 use super::pty::{Pty, Spawn};
@@ -144,7 +144,8 @@ impl Session {
         }
         let recorder = match &start.recording {
             Some(path) => {
-                let file = std::fs::File::create(path)?;
+                // A journal while the session runs; the asciicast when it ends.
+                let file = std::fs::File::create(asciicast::journal_path(path))?;
                 let header = Header {
                     width: start.cols,
                     height: start.rows,
@@ -152,8 +153,7 @@ impl Session {
                     title: Some(format!("{} {}", start.identity.ticket_id, start.identity.scope.label())),
                     env: vec![("TERM".into(), "xterm-256color".into()), ("SHELL".into(), start.argv[0].clone())],
                 };
-                // The recorder hands the file whole batches of lines itself.
-                Some(Recorder::new(file, &header)?)
+                Some(Journal::new(file, &header)?)
             }
             None => None,
         };
@@ -201,7 +201,8 @@ impl Session {
         let writer = tokio::spawn(write_input(pty.clone(), input_rx, session.clone(), recording.clone()));
         let pump = tokio::spawn(pump(pty.clone(), session.clone(), start.nonce, blocks, recording));
         let rc_path = start.rc.map(|(path, _)| path);
-        tokio::spawn(reap(pty, child, pump, writer, stop_rx, session.clone(), recorder_thread, rc_path));
+        let recording = recorder_thread.zip(start.recording);
+        tokio::spawn(reap(pty, child, pump, writer, stop_rx, session.clone(), recording, rc_path));
         Ok(session)
     }
 
@@ -323,7 +324,7 @@ impl Recording {
 
 /// The recorder thread: writes events until every sender is gone.
 fn record<W: std::io::Write>(
-    mut recorder: Recorder<W>,
+    mut recorder: Journal<W>,
     mut events: mpsc::Receiver<RecordEvent>,
     session: &Session,
 ) -> std::io::Result<()> {
@@ -351,8 +352,7 @@ fn record<W: std::io::Write>(
         session.recording_bytes.store(recorder.bytes_written(), Ordering::Relaxed);
     }
     result?;
-    recorder.finish()?;
-    Ok(())
+    recorder.flush()
 }
 
 /// Types keystrokes and applies resizes, in the order they came.
@@ -486,7 +486,7 @@ async fn reap(
     writer: tokio::task::JoinHandle<()>,
     stop: oneshot::Receiver<String>,
     session: Arc<Session>,
-    recorder: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    recording: Option<(std::thread::JoinHandle<std::io::Result<()>>, PathBuf)>,
     rc_path: Option<PathBuf>,
 ) {
     let (exit_code, reason) = tokio::select! {
@@ -523,10 +523,15 @@ async fn reap(
     // The writer holds a recording sender: it must end before the recording can.
     session.closing.send_replace(true);
     let _ = writer.await;
-    if let Some(recorder) = recorder {
-        let recorded = tokio::task::spawn_blocking(move || recorder.join()).await;
-        if !matches!(recorded, Ok(Ok(Ok(())))) {
-            tracing::error!(session = %session.identity.id, "the terminal recording could not be completed");
+    if let Some((recorder, cast)) = recording {
+        let recorded = tokio::task::spawn_blocking(move || {
+            recorder.join().map_err(|_| std::io::Error::other("the recorder panicked"))??;
+            asciicast::complete_journal(&cast)
+        })
+        .await;
+        match recorded {
+            Ok(Ok(bytes)) => session.recording_bytes.store(bytes, Ordering::Relaxed),
+            _ => tracing::error!(session = %session.identity.id, "the terminal recording could not be completed"),
         }
     }
     session.ended.send_replace(Some(Ending { exit_code, reason, recording_bytes: session.recording_bytes() }));
