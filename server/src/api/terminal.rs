@@ -120,12 +120,14 @@ pub async fn recording(
 /// it, then unlinked: it goes when the download ends).
 fn encode_live(cast: &std::path::Path) -> std::io::Result<tokio::fs::File> {
     use std::io::Seek;
-    let journal = std::fs::File::open(crate::terminal::asciicast::journal_path(cast))?;
+    let journal = crate::terminal::asciicast::journal_path(cast);
+    if !journal.exists() {
+        return Err(std::io::ErrorKind::NotFound.into());
+    }
     let aside = cast.with_extension(format!("{}.tmp", crate::store::new_id()));
     let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&aside)?;
     std::fs::remove_file(&aside)?;
-    let input = std::io::BufReader::with_capacity(256 * 1024, journal);
-    let mut file = crate::terminal::asciicast::encode_journal(input, file)?;
+    let mut file = crate::terminal::asciicast::encode_journal_of(cast, file)?;
     file.rewind()?;
     Ok(tokio::fs::File::from_std(file))
 }

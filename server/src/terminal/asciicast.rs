@@ -76,9 +76,9 @@ impl<W: Write> Recorder<W> {
         Ok(recorder)
     }
 
-    /// A recorder whose header was written elsewhere (`written` bytes of it).
-    fn without_header(writer: W, written: u64) -> Self {
-        Self { writer, written, carry: [0; 3], carry_len: 0, last: Duration::ZERO, out: Vec::new() }
+    /// A recorder that starts with a header line made elsewhere (a journal's).
+    fn with_header_line(writer: W, line: Vec<u8>) -> Self {
+        Self { writer, written: line.len() as u64, carry: [0; 3], carry_len: 0, last: Duration::ZERO, out: line }
     }
 
     /// Records PTY output at `at` since the start. Invalid UTF-8 becomes U+FFFD; a character split across calls is
@@ -349,8 +349,7 @@ pub fn encode_journal<W: Write>(mut journal: impl io::BufRead, out: W) -> io::Re
     if header.last() != Some(&b'\n') {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "the journal has no header"));
     }
-    let mut recorder = Recorder::without_header(out, header.len() as u64);
-    recorder.out.extend_from_slice(&header);
+    let mut recorder = Recorder::with_header_line(out, header);
     let mut bytes = Vec::new();
     loop {
         let mut head = [0u8; 13];
@@ -384,13 +383,18 @@ pub fn journal_path(cast: &std::path::Path) -> std::path::PathBuf {
     cast.with_extension("journal")
 }
 
+/// Writes the asciicast that the journal of `cast` holds so far into `out`.
+pub fn encode_journal_of<W: Write>(cast: &std::path::Path, out: W) -> io::Result<W> {
+    let journal = std::fs::File::open(journal_path(cast))?;
+    encode_journal(io::BufReader::with_capacity(256 * 1024, journal), out)
+}
+
 /// Turns the journal of `cast` into `cast` (whole or not at all: written
 /// aside, then renamed) and removes the journal; answers the file's size.
 pub fn complete_journal(cast: &std::path::Path) -> io::Result<u64> {
     let journal = journal_path(cast);
     let aside = cast.with_extension("cast-part");
-    let input = io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&journal)?);
-    let file = encode_journal(input, std::fs::File::create(&aside)?)?;
+    let file = encode_journal_of(cast, std::fs::File::create(&aside)?)?;
     file.sync_all()?;
     let size = file.metadata()?.len();
     std::fs::rename(&aside, cast)?;
