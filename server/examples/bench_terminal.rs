@@ -90,8 +90,9 @@ async fn bare_pty(file: &std::path::Path) -> f64 {
 /// turn its journal into the asciicast.
 static FINISHING_MS: AtomicU64 = AtomicU64::new(0);
 
-/// `cat` through an in-process session (no watcher): MB/s.
-async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::Path) -> f64 {
+/// `cat` through an in-process session (no watcher): MB/s, and this
+/// process's CPU seconds until the output ended.
+async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::Path) -> (f64, f64) {
     // A new file each run, as each session has: re-creating one would time
     // the truncation of the last run's 200 MB too.
     static RUNS: AtomicU64 = AtomicU64::new(0);
@@ -117,7 +118,7 @@ async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::
         share_context: false,
     };
     let (blocks, _unused) = tokio::sync::mpsc::unbounded_channel();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds(std::process::id()));
     let session = Session::start(start, blocks).unwrap();
     // The stream's pace: until the output has ended (the asciicast is
     // written from the journal after that, off the stream's path).
@@ -125,7 +126,7 @@ async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::
     while !session.log.end().1 {
         output.changed().await.unwrap();
     }
-    let took = started.elapsed();
+    let (took, cpu) = (started.elapsed(), cpu_seconds(std::process::id()) - cpu);
     let mut endings = session.endings();
     endings.wait_for(Option::is_some).await.unwrap();
     let finishing = started.elapsed() - took;
@@ -134,7 +135,7 @@ async fn session_rate(file: &std::path::Path, recording: bool, dir: &std::path::
     }
     let _ = std::fs::remove_file(dir.join(format!("{id}.cast")));
     let _ = std::fs::remove_file(dir.join(format!("{id}.journal")));
-    mb_per_s(session.log.end().0 as usize, took)
+    (mb_per_s(session.log.end().0 as usize, took), cpu)
 }
 
 /// A watcher that counts and hashes the stream it receives and acknowledges
@@ -634,46 +635,78 @@ async fn server_echo(w: &mut Watcher) -> Vec<Duration> {
     times
 }
 
-/// Alternations of the session without and with recording (single runs vary
-/// by several percent with the scheduling of `cat`, the kernel and the pump).
-const PAIRS: usize = 9;
+/// Rounds of the session run three times: twice without recording (A, B),
+/// once with. Single runs swing by 10 % or more with how the scheduler
+/// places `cat`, the kernel's PTY work and the pump on two cores, and the
+/// swing drifts; so each round compares its own runs: the cost is
+/// `1 - with / mean(A, B)`, and `1 - B / A` is what the method finds where
+/// there is nothing to find. Both are given as a mean over the rounds with
+/// its 95 % interval.
+const ROUNDS: usize = 12;
 
-/// The session in-process without and with recording, `pairs` times each,
-/// alternating: the medians of throughput and of this process's CPU time
-/// per run (the pump, the screen copy and the recorder; `cat` is a child).
-async fn recording_cost(big: &TextFile, bare: f64, pairs: usize, rows: &mut Vec<(String, String, String)>) {
+/// Recording's cost in `rounds` rounds; the order of the three runs rotates
+/// from round to round so none always follows another. Also the cost in
+/// this process's CPU time while the output streamed (the pump, the screen
+/// copy and the recorder; `cat` is a child).
+async fn recording_cost(big: &TextFile, bare: f64, rounds: usize, rows: &mut Vec<(String, String, String)>) {
     let session_dir = tempfile::tempdir().unwrap();
-    let me = std::process::id();
-    let (mut offs, mut ons, mut cpu_offs, mut cpu_ons) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..pairs {
-        for (recording, rates, cpus) in [(false, &mut offs, &mut cpu_offs), (true, &mut ons, &mut cpu_ons)] {
-            let cpu = cpu_seconds(me);
-            rates.push(session_rate(&big.0, recording, session_dir.path()).await);
-            cpus.push(cpu_seconds(me) - cpu);
+    let (mut rates, mut costs, mut noise, mut cpu_costs) = ([vec![], vec![], vec![]], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        // Arms: 0 = A (off), 1 = B (off), 2 = recording.
+        let mut runs = [(0.0, 0.0); 3];
+        for step in 0..3 {
+            let arm = (round + step) % 3;
+            runs[arm] = session_rate(&big.0, arm == 2, session_dir.path()).await;
         }
+        for (arm, (rate, _)) in runs.iter().enumerate() {
+            rates[arm].push(*rate);
+        }
+        let [(a, cpu_a), (b, cpu_b), (with, cpu_with)] = runs;
+        costs.push((1.0 - 2.0 * with / (a + b)) * 100.0);
+        noise.push((1.0 - b / a) * 100.0);
+        cpu_costs.push((2.0 * cpu_with / (cpu_a + cpu_b) - 1.0) * 100.0);
     }
-    eprintln!("recording off: {offs:.1?} MB/s, {cpu_offs:.2?} s CPU");
-    eprintln!("recording on:  {ons:.1?} MB/s, {cpu_ons:.2?} s CPU");
-    let median = |mut values: Vec<f64>| {
+    eprintln!("off (A, B), on: {rates:.1?} MB/s");
+    eprintln!("cost per round: {costs:.1?} %");
+    eprintln!("noise per round: {noise:.1?} %");
+    // Mean and 95 % interval (normal approximation; enough rounds for it).
+    let interval = |values: Vec<f64>| {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let half = 1.96 * sd / n.sqrt();
+        format!("{mean:.1} % ({:.1} to {:.1} %)", mean - half, mean + half)
+    };
+    let median = |values: &Vec<f64>| {
+        let mut values = values.clone();
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let (off, on) = (median(offs), median(ons));
-    let (cpu_off, cpu_on) = (median(cpu_offs), median(cpu_ons));
-    rows.push(("session, recording off (no watcher)".into(), format!("{off:.1} MB/s"), format!("{:.2}", off / bare)));
-    rows.push(("session, recording on (no watcher)".into(), format!("{on:.1} MB/s"), format!("{:.2}", on / bare)));
+    let (off, on) = (median(&rates[0]), median(&rates[2]));
+    rows.push((
+        "session, recording off (no watcher), median".into(),
+        format!("{off:.1} MB/s"),
+        format!("{:.2}", off / bare),
+    ));
+    rows.push((
+        "session, recording on (no watcher), median".into(),
+        format!("{on:.1} MB/s"),
+        format!("{:.2}", on / bare),
+    ));
     rows.push((
         "  the asciicast written from the journal after the output ended, at most".into(),
         format!("{} ms for 200 MB", FINISHING_MS.load(Ordering::Relaxed)),
         String::new(),
     ));
     rows.push((
-        format!("recording's cost: throughput; CPU (median of {pairs} runs each)"),
-        format!(
-            "{:.1} %; {:.1} % ({cpu_off:.2} → {cpu_on:.2} s for 200 MB)",
-            (1.0 - on / off) * 100.0,
-            (cpu_on / cpu_off - 1.0) * 100.0
-        ),
+        format!("recording's cost in throughput, mean of {rounds} rounds (95 % interval)"),
+        interval(costs),
+        String::new(),
+    ));
+    rows.push(("  the same method, off against off: the noise".into(), interval(noise), String::new()));
+    rows.push((
+        "  recording's cost in this process's CPU while the output streamed".into(),
+        interval(cpu_costs),
         String::new(),
     ));
 }
@@ -727,8 +760,8 @@ fn print_table(rows: Vec<(String, String, String)>) {
 #[tokio::main]
 async fn main() {
     // `--watchers 100` (repeatable) measures only the bare PTY and those
-    // fan-outs, `--recording` only recording's cost: quick loops while
-    // working on the server, or for a profiler.
+    // fan-outs, `--recording [--rounds N]` only recording's cost: quick
+    // loops while working on the server, or for a profiler.
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only: Vec<usize> = args
         .windows(2)
@@ -743,7 +776,11 @@ async fn main() {
     let bare = bare_pty(&big.0).await;
     rows.push(("bare PTY: cat 200 MB, minimal reader".into(), format!("{bare:.1} MB/s"), "1.00".into()));
     if args.iter().any(|a| a == "--recording") {
-        recording_cost(&big, bare, PAIRS, &mut rows).await;
+        let rounds = args
+            .windows(2)
+            .find(|pair| pair[0] == "--rounds")
+            .map_or(ROUNDS, |pair| pair[1].parse().expect("--rounds takes a number"));
+        recording_cost(&big, bare, rounds, &mut rows).await;
         print_table(rows);
         return;
     }
@@ -756,7 +793,7 @@ async fn main() {
         return;
     }
     let medium = text_file(scratch.path(), "medium.txt", LATE_JOIN);
-    recording_cost(&big, bare, PAIRS, &mut rows).await;
+    recording_cost(&big, bare, ROUNDS, &mut rows).await;
 
     // 3. Through the server to 1, 10 and 100 watchers.
     let data = tempfile::tempdir().unwrap();

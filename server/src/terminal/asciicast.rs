@@ -5,6 +5,7 @@
 //! [`Recorder`] writes one from raw PTY chunks (decoding UTF-8 across chunk boundaries so every line is valid
 //! JSON); [`parse`] reads one back for tests and the ticket page's replay.
 
+use bytes::Bytes;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -284,55 +285,84 @@ fn escape_into(out: &mut Vec<u8>, text: &[u8]) {
 /// journal is a plain copy. The first line is the asciicast header; then
 /// records of `[kind u8][time µs u64 LE][length u32 LE][bytes]`, kind `o`
 /// (output), `r` (`COLSxROWS`) or `m` (a marker's label).
+///
+/// Records wait, uncopied, until [`Journal::flush`] writes them all in as
+/// few vectored writes as the kernel takes: the recorder hands over a few
+/// milliseconds of a flood at once, and one large write costs the page cache
+/// less than a hundred small ones.
 #[derive(Debug)]
 pub struct Journal<W: Write> {
     writer: W,
     written: u64,
+    /// Records not yet written: each one's head and bytes.
+    pending: Vec<([u8; RECORD_HEAD], Bytes)>,
 }
+
+/// A record's kind, time and length.
+const RECORD_HEAD: usize = 13;
+/// Slices one `writev` takes at most (Linux's `IOV_MAX`).
+const MAX_SLICES: usize = 1024;
 
 impl<W: Write> Journal<W> {
     pub fn new(writer: W, header: &Header) -> io::Result<Self> {
         let line = Recorder::new(Vec::new(), header)?.finish()?;
-        let mut journal = Journal { writer, written: line.len() as u64 };
+        let mut journal = Journal { writer, written: line.len() as u64, pending: Vec::new() };
         journal.writer.write_all(&line)?;
         Ok(journal)
     }
 
-    pub fn output(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
+    pub fn output(&mut self, at: Duration, bytes: Bytes) -> io::Result<()> {
         self.record(b'o', at, bytes)
     }
 
     pub fn resize(&mut self, at: Duration, cols: u16, rows: u16) -> io::Result<()> {
-        self.record(b'r', at, format!("{cols}x{rows}").as_bytes())
+        self.record(b'r', at, format!("{cols}x{rows}").into())
     }
 
     pub fn marker(&mut self, at: Duration, label: &str) -> io::Result<()> {
-        self.record(b'm', at, label.as_bytes())
+        self.record(b'm', at, Bytes::copy_from_slice(label.as_bytes()))
     }
 
-    fn record(&mut self, kind: u8, at: Duration, bytes: &[u8]) -> io::Result<()> {
+    fn record(&mut self, kind: u8, at: Duration, bytes: Bytes) -> io::Result<()> {
         let length = u32::try_from(bytes.len()).map_err(|_| io::Error::other("a record over 4 GiB"))?;
-        let mut head = [0u8; 13];
+        let mut head = [0u8; RECORD_HEAD];
         head[0] = kind;
         head[1..9].copy_from_slice(&(at.as_micros() as u64).to_le_bytes());
         head[9..13].copy_from_slice(&length.to_le_bytes());
-        // One vectored write, no buffer in between: copying the chunk into a
-        // buffer first was a second pass over every byte of a flood.
-        let mut slices = [io::IoSlice::new(&head), io::IoSlice::new(bytes)];
+        self.pending.push((head, bytes));
+        if self.pending.len() * 2 >= MAX_SLICES {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting records, heads and bytes as they lie.
+    fn write_pending(&mut self) -> io::Result<()> {
+        let mut slices: Vec<io::IoSlice> = Vec::with_capacity(self.pending.len() * 2);
+        for (head, bytes) in &self.pending {
+            slices.push(io::IoSlice::new(head));
+            slices.push(io::IoSlice::new(bytes));
+        }
         let mut remaining = &mut slices[..];
         while !remaining.is_empty() {
             match self.writer.write_vectored(remaining) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => io::IoSlice::advance_slices(&mut remaining, n),
+                Ok(n) => {
+                    self.written += n as u64;
+                    io::IoSlice::advance_slices(&mut remaining, n);
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(error),
             }
         }
-        self.written += 13 + bytes.len() as u64;
+        drop(slices);
+        self.pending.clear();
         Ok(())
     }
 
+    /// Writes every waiting record and flushes the writer.
     pub fn flush(&mut self) -> io::Result<()> {
+        self.write_pending()?;
         self.writer.flush()
     }
 
@@ -617,16 +647,17 @@ mod tests {
     fn a_journal_becomes_the_same_asciicast_and_a_torn_one_keeps_its_whole_records() {
         let mut journal = Journal::new(Vec::new(), &header()).expect("header");
         let mut direct = Recorder::new(Vec::new(), &header()).expect("header");
-        journal.output(ms(1), b"hello \xe2\x82").unwrap();
+        journal.output(ms(1), Bytes::from_static(b"hello \xe2\x82")).unwrap();
         direct.output(ms(1), b"hello \xe2\x82").unwrap();
-        journal.output(ms(2), b"\xac world\r\n\"q\" \x1b[31m").unwrap();
+        journal.output(ms(2), Bytes::from_static(b"\xac world\r\n\"q\" \x1b[31m")).unwrap();
         direct.output(ms(2), b"\xac world\r\n\"q\" \x1b[31m").unwrap();
         journal.resize(ms(3), 120, 40).unwrap();
         direct.resize(ms(3), 120, 40).unwrap();
         journal.marker(ms(4), "ls -la").unwrap();
         direct.marker(ms(4), "ls -la").unwrap();
-        journal.output(ms(5), b"\xff tail \xf0\x9f").unwrap();
+        journal.output(ms(5), Bytes::from_static(b"\xff tail \xf0\x9f")).unwrap();
         direct.output(ms(5), b"\xff tail \xf0\x9f").unwrap();
+        journal.flush().unwrap();
         let bytes = journal.writer;
         assert_eq!(journal.written, bytes.len() as u64);
         let cast = encode_journal(&bytes[..], Vec::new()).expect("encoded");
@@ -639,6 +670,45 @@ mod tests {
             assert!(parse(&cast).is_ok(), "cut at {cut}: {cast}");
         }
         assert!(encode_journal(&bytes[..header_end - 1], Vec::new()).is_err(), "no header, no recording");
+    }
+
+    /// A writer that takes at most a few bytes per call, as a full disk or a
+    /// signal can make `writev` do.
+    struct Trickle(Vec<u8>);
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(7);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            let first = bufs.iter().find(|buf| !buf.is_empty()).map_or(&[][..], |buf| &buf[..]);
+            self.write(first)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_journal_writes_many_records_through_short_writes_whole_and_in_order() {
+        let mut journal = Journal::new(Trickle(Vec::new()), &header()).expect("header");
+        let mut direct = Recorder::new(Vec::new(), &header()).expect("header");
+        // More records than one writev takes, written a few bytes at a time.
+        for i in 0..MAX_SLICES as u64 {
+            let text = format!("line {i}\r\n");
+            journal.output(ms(i), Bytes::from(text.clone())).unwrap();
+            direct.output(ms(i), text.as_bytes()).unwrap();
+        }
+        journal.marker(ms(5000), "done").unwrap();
+        direct.marker(ms(5000), "done").unwrap();
+        journal.flush().unwrap();
+        assert_eq!(journal.bytes_written(), journal.writer.0.len() as u64);
+        let cast = encode_journal(&journal.writer.0[..], Vec::new()).expect("encoded");
+        assert_eq!(cast, direct.finish().unwrap());
     }
 
     /// Throughput check: `cargo test --release -- --ignored throughput --nocapture`.

@@ -339,7 +339,7 @@ fn record<W: std::io::Write>(
             if result.is_ok() {
                 // After a failure, keep draining so the pump never blocks on a dead recorder.
                 result = match event {
-                    RecordEvent::Output(at, bytes) => recorder.output(at, &bytes),
+                    RecordEvent::Output(at, bytes) => recorder.output(at, bytes),
                     RecordEvent::Resize(at, cols, rows) => recorder.resize(at, cols, rows),
                     RecordEvent::Marker(at, label) => recorder.marker(at, &label),
                 };
