@@ -24,6 +24,7 @@
 mod support;
 
 use futures_util::StreamExt;
+use opsdesk_server::api::terminal_socket::frame_header;
 use opsdesk_server::terminal::pty::{Pty, Spawn};
 use opsdesk_server::terminal::session::{Identity, Session, Start};
 use serde_json::{json, Value};
@@ -388,7 +389,7 @@ impl RawSocket {
                     }
                     continue;
                 }
-            } else if let Some((opcode, len, header)) = frame_header(&self.buffer[self.start..self.end]) {
+            } else if let Some((opcode, len, header)) = server_frame_header(&self.buffer[self.start..self.end]) {
                 self.start += header;
                 self.current = Some((opcode, len));
                 continue;
@@ -410,18 +411,8 @@ impl RawSocket {
     async fn send(&mut self, opcode: u8, payload: &[u8]) {
         use tokio::io::AsyncWriteExt;
         const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-        let mut frame = vec![0x80 | opcode];
-        match payload.len() {
-            len if len < 126 => frame.push(0x80 | len as u8),
-            len if len <= 0xffff => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
+        let (header, used) = frame_header(0x80 | opcode, payload.len(), true);
+        let mut frame = header[..used].to_vec();
         frame.extend_from_slice(&MASK);
         frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
         self.stream.write_all(&frame).await.unwrap();
@@ -430,7 +421,7 @@ impl RawSocket {
 
 /// A server frame's header at the start of `bytes`: opcode, payload length
 /// and header length, once all of it has arrived (server frames are unmasked).
-fn frame_header(bytes: &[u8]) -> Option<(u8, usize, usize)> {
+fn server_frame_header(bytes: &[u8]) -> Option<(u8, usize, usize)> {
     let (&first, &second) = (bytes.first()?, bytes.get(1)?);
     let opcode = first & 0x0f;
     match second & 0x7f {

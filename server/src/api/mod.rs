@@ -10,7 +10,7 @@ mod me;
 pub mod openapi;
 mod projects;
 mod terminal;
-mod terminal_socket;
+pub mod terminal_socket;
 pub mod tickets;
 
 pub use json::{from_value, ApiJson};

@@ -270,24 +270,7 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<S> {
 
     async fn write_frame(&mut self, opcode: u8, parts: &[&[u8]]) -> io::Result<()> {
         let length: usize = parts.iter().map(|part| part.len()).sum();
-        let mut header = [0u8; 10];
-        header[0] = FIN | opcode;
-        let header_length = match length {
-            0..=125 => {
-                header[1] = length as u8;
-                2
-            }
-            126..=0xffff => {
-                header[1] = 126;
-                header[2..4].copy_from_slice(&(length as u16).to_be_bytes());
-                4
-            }
-            _ => {
-                header[1] = 127;
-                header[2..10].copy_from_slice(&(length as u64).to_be_bytes());
-                10
-            }
-        };
+        let (header, header_length) = frame_header(FIN | opcode, length, false);
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(parts.len() + 1);
         slices.push(IoSlice::new(&header[..header_length]));
         slices.extend(parts.iter().filter(|part| !part.is_empty()).map(|part| IoSlice::new(part)));
@@ -311,6 +294,34 @@ struct Frame {
     /// Bytes of header (with the mask) and of payload.
     header: usize,
     length: usize,
+}
+
+/// A frame's first bytes: `first` (FIN and opcode), then the payload's
+/// length in the shortest form the RFC allows, with the mask bit for a
+/// client's frame (the mask itself follows). The bytes and how many are used.
+pub fn frame_header(first: u8, length: usize, masked: bool) -> ([u8; 10], usize) {
+    let mut header = [0u8; 10];
+    header[0] = first;
+    let used = match length {
+        0..=125 => {
+            header[1] = length as u8;
+            2
+        }
+        126..=0xffff => {
+            header[1] = 126;
+            header[2..4].copy_from_slice(&(length as u16).to_be_bytes());
+            4
+        }
+        _ => {
+            header[1] = 127;
+            header[2..10].copy_from_slice(&(length as u64).to_be_bytes());
+            10
+        }
+    };
+    if masked {
+        header[1] |= 0x80;
+    }
+    (header, used)
 }
 
 /// Reads the frame at the start of `bytes`: `None` until all of it is
@@ -359,18 +370,8 @@ mod tests {
     /// A client frame, masked as clients must.
     fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut frame = vec![first];
-        match payload.len() {
-            n if n < 126 => frame.push(0x80 | n as u8),
-            n if n <= 0xffff => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
+        let (header, used) = frame_header(first, payload.len(), true);
+        let mut frame = header[..used].to_vec();
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         frame
