@@ -355,7 +355,6 @@ impl<W: Write> Journal<W> {
                 Err(error) => return Err(error),
             }
         }
-        drop(slices);
         self.pending.clear();
         Ok(())
     }
@@ -422,14 +421,25 @@ pub fn encode_journal_of<W: Write>(cast: &std::path::Path, out: W) -> io::Result
 /// Turns the journal of `cast` into `cast` (whole or not at all: written
 /// aside, then renamed) and removes the journal; answers the file's size.
 pub fn complete_journal(cast: &std::path::Path) -> io::Result<u64> {
-    let journal = journal_path(cast);
     let aside = cast.with_extension("cast-part");
-    let file = encode_journal_of(cast, std::fs::File::create(&aside)?)?;
-    file.sync_all()?;
-    let size = file.metadata()?.len();
-    std::fs::rename(&aside, cast)?;
-    std::fs::remove_file(&journal)?;
-    Ok(size)
+    let written = (|| {
+        let file = encode_journal_of(cast, std::fs::File::create(&aside)?)?;
+        file.sync_all()?;
+        let size = file.metadata()?.len();
+        std::fs::rename(&aside, cast)?;
+        Ok(size)
+    })();
+    match written {
+        Ok(size) => {
+            std::fs::remove_file(journal_path(cast))?;
+            Ok(size)
+        }
+        Err(error) => {
+            // No half-written asciicast stays behind; the journal does.
+            let _ = std::fs::remove_file(&aside);
+            Err(error)
+        }
+    }
 }
 
 /// Fills `buffer`; true when the input ended first (nothing or part of it came).
@@ -670,6 +680,26 @@ mod tests {
             assert!(parse(&cast).is_ok(), "cut at {cut}: {cast}");
         }
         assert!(encode_journal(&bytes[..header_end - 1], Vec::new()).is_err(), "no header, no recording");
+    }
+
+    #[test]
+    fn completing_a_journal_is_whole_or_leaves_the_journal_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cast = dir.path().join("s.cast");
+        // No header: nothing to make an asciicast of.
+        std::fs::write(journal_path(&cast), b"not a journal").unwrap();
+        assert!(complete_journal(&cast).is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["s.journal"], "no half-written asciicast, the journal kept");
+
+        let mut journal = Journal::new(std::fs::File::create(journal_path(&cast)).unwrap(), &header()).unwrap();
+        journal.output(ms(1), Bytes::from_static(b"hi\r\n")).unwrap();
+        journal.flush().unwrap();
+        let size = complete_journal(&cast).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["s.cast"]);
+        assert_eq!(std::fs::metadata(&cast).unwrap().len(), size);
+        assert_eq!(parse(&std::fs::read_to_string(&cast).unwrap()).unwrap().1.len(), 1);
     }
 
     /// A writer that takes at most a few bytes per call, as a full disk or a

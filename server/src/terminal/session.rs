@@ -524,14 +524,27 @@ async fn reap(
     session.closing.send_replace(true);
     let _ = writer.await;
     if let Some((recorder, cast)) = recording {
+        let id = session.identity.id.clone();
         let recorded = tokio::task::spawn_blocking(move || {
-            recorder.join().map_err(|_| std::io::Error::other("the recorder panicked"))??;
+            // After a failed write the journal still holds every record before
+            // it: that much of the session is still worth its asciicast.
+            match recorder.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(session = %id, "the terminal recording stopped early: {error}"),
+                Err(_) => tracing::error!(session = %id, "the terminal recorder panicked"),
+            }
             asciicast::complete_journal(&cast)
         })
         .await;
         match recorded {
             Ok(Ok(bytes)) => session.recording_bytes.store(bytes, Ordering::Relaxed),
-            _ => tracing::error!(session = %session.identity.id, "the terminal recording could not be completed"),
+            Ok(Err(error)) => tracing::error!(
+                session = %session.identity.id,
+                "the terminal recording could not be completed (its journal is kept and still served): {error}"
+            ),
+            Err(error) => {
+                tracing::error!(session = %session.identity.id, "the terminal recording could not be completed: {error}")
+            }
         }
     }
     session.ended.send_replace(Some(Ending { exit_code, reason, recording_bytes: session.recording_bytes() }));
